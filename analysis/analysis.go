@@ -1,0 +1,219 @@
+// Package analysis turns log events into incidents: it reassembles and parses
+// stack traces, groups them, maps every frame to the workspace file and the
+// line at HEAD, names suspect commits and writes a root-cause note.
+//
+// It works in repo-relative paths and 1-based lines; only package lsp knows
+// about URIs and UTF-16. Git access goes through the small Repo interface
+// (implemented by package gitrepo) so the logic can be tested without a
+// repository, and a workspace that is not a git repository still gets
+// incidents, only without line drift and suspects.
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/faultline-dev/faultline/analysis/gitrepo"
+	"github.com/faultline-dev/faultline/analysis/pathmap"
+	"github.com/faultline-dev/faultline/analysis/reassemble"
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// Repo is what the analysis needs from git. *gitrepo.Repo implements it.
+type Repo interface {
+	Head(ctx context.Context) (string, error)
+	Resolve(ctx context.Context, version string) (string, error)
+	CarryLine(ctx context.Context, from, path string, line int) (gitrepo.Carry, error)
+	Blame(ctx context.Context, at, path string, line int) (incident.Commit, error)
+	IsAncestor(ctx context.Context, a, b string) (bool, error)
+	ChangedFiles(ctx context.Context, from, to string) ([]string, error)
+}
+
+// PathMapper maps a frame to a workspace file. *pathmap.Mapper implements it.
+type PathMapper interface {
+	Map(language, service string, f incident.Frame) pathmap.Result
+}
+
+// Config is what an analysis needs besides the events.
+type Config struct {
+	Mapper  PathMapper
+	Repo    Repo // nil when the workspace is not a git repository
+	Deploys []incident.Deploy
+	// Now is the reference time for "new since the last deploy"; zero means
+	// the time of the newest event.
+	Now time.Time
+}
+
+// Analyzer accumulates events and produces incidents. Feed it with Add from
+// one goroutine, then call Incidents. Memory is bounded by the number of
+// distinct incidents (and open trace blocks), not by the number of events.
+type Analyzer struct {
+	cfg    Config
+	reasm  *reassemble.Reassembler
+	groups map[string]*group
+	order  []string
+	newest time.Time
+	events int
+}
+
+// New returns an Analyzer.
+func New(cfg Config) *Analyzer {
+	a := &Analyzer{cfg: cfg, groups: make(map[string]*group)}
+	a.reasm = reassemble.New(a.occurrence)
+	sort.SliceStable(a.cfg.Deploys, func(i, j int) bool { return a.cfg.Deploys[i].Time.Before(a.cfg.Deploys[j].Time) })
+	return a
+}
+
+// Add feeds one log event.
+func (a *Analyzer) Add(e incident.Event) {
+	a.events++
+	if e.Time.After(a.newest) {
+		a.newest = e.Time
+	}
+	a.reasm.Add(e)
+}
+
+func (a *Analyzer) occurrence(o reassemble.Occurrence) {
+	service := o.Labels[incident.LabelService]
+	env := o.Labels[incident.LabelEnv]
+	version := o.Labels[incident.LabelVersion]
+	if version == "" {
+		if d := deployBefore(a.cfg.Deploys, service, env, o.Time); d != nil {
+			version = d.Version
+		}
+	}
+	fp := Fingerprint(o.Trace)
+	id := incidentID(service, env, fp)
+	g := a.groups[id]
+	if g == nil {
+		g = &group{id: id, fingerprint: fp, service: service, env: env,
+			versions: make(map[string]*versionSample), buckets: make(map[int64]int)}
+		a.groups[id] = g
+		a.order = append(a.order, id)
+	}
+	g.add(o, version)
+}
+
+// Stats says what each step found, so an empty result can say why.
+type Stats struct {
+	Events      int
+	Reassembly  reassemble.Stats
+	Incidents   int
+	Mapped      int // incidents with a location in the workspace
+	Unmapped    int
+	Problems    []string
+}
+
+// Result is the outcome of an analysis.
+type Result struct {
+	Incidents []incident.Incident
+	Stats     Stats
+	// Empty explains, when there are no incidents, which step came up empty
+	// and what to do about it.
+	Empty string
+}
+
+// Incidents closes open traces and builds the incidents, most recent first.
+// It may be called once per Analyzer.
+func (a *Analyzer) Incidents(ctx context.Context) (Result, error) {
+	a.reasm.Flush()
+	now := a.cfg.Now
+	if now.IsZero() {
+		now = a.newest
+	}
+	var head string
+	if a.cfg.Repo != nil {
+		h, err := a.cfg.Repo.Head(ctx)
+		if err == nil {
+			head = h
+		}
+	}
+	res := Result{Stats: Stats{Events: a.events, Reassembly: a.reasm.Stats()}}
+	for _, id := range a.order {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("analysis cancelled: %w", err)
+		}
+		inc := a.build(ctx, a.groups[id], head)
+		if inc.Location != nil {
+			res.Stats.Mapped++
+		} else {
+			res.Stats.Unmapped++
+		}
+		res.Incidents = append(res.Incidents, inc)
+	}
+	correlate(res.Incidents)
+	sort.SliceStable(res.Incidents, func(i, j int) bool {
+		return res.Incidents[i].LastSeen.After(res.Incidents[j].LastSeen)
+	})
+	res.Stats.Incidents = len(res.Incidents)
+	if len(res.Incidents) == 0 || res.Stats.Mapped == 0 {
+		res.Empty = explainEmpty(res.Stats)
+	}
+	return res, nil
+}
+
+// explainEmpty names the step that came up empty.
+func explainEmpty(s Stats) string {
+	switch {
+	case s.Events == 0:
+		return "no log entries in the window: check the source configuration and the time range (--since)"
+	case s.Reassembly.Traces == 0 && s.Reassembly.Frameless > 0:
+		return fmt.Sprintf("%d entries read and %d error lines found, but none carried a stack trace: log the stack (e.g. zap's stacktrace field, exc_info=True, console.error(err.stack))", s.Events, s.Reassembly.Frameless)
+	case s.Reassembly.Traces == 0:
+		return fmt.Sprintf("%d entries read, but none held a stack trace Faultline can parse (Go, Java, Python, Node)", s.Events)
+	case s.Mapped == 0:
+		return fmt.Sprintf("%d stack traces found, but no frame maps into this workspace: check that the logs are from this repository's services, or add path_rules to .faultline.yaml (see `faultline explain`)", s.Reassembly.Traces)
+	}
+	return ""
+}
+
+// deployBefore returns the latest deploy of service/env at or before t.
+func deployBefore(deploys []incident.Deploy, service, env string, t time.Time) *incident.Deploy {
+	var best *incident.Deploy
+	for i := range deploys {
+		d := &deploys[i]
+		if !sameService(d, service, env) || d.Time.After(t) {
+			continue
+		}
+		best = d
+	}
+	return best
+}
+
+// deployBeforeVersion returns the latest deploy of service/env before d with
+// another version: what was running before d.
+func previousDeploy(deploys []incident.Deploy, d *incident.Deploy) *incident.Deploy {
+	var best *incident.Deploy
+	for i := range deploys {
+		p := &deploys[i]
+		if !sameService(p, d.Service, d.Env) || !p.Time.Before(d.Time) || p.Version == d.Version {
+			continue
+		}
+		best = p
+	}
+	return best
+}
+
+func sameService(d *incident.Deploy, service, env string) bool {
+	if d.Service != "" && service != "" && d.Service != service {
+		return false
+	}
+	return d.Env == "" || env == "" || d.Env == env
+}
+
+func shortSHA(s string) string {
+	if len(s) > 7 {
+		return s[:7]
+	}
+	return s
+}
+
+func firstLineOf(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

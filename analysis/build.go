@@ -1,0 +1,178 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// maxMappedFrames bounds how many frames of one trace are mapped and carried:
+// the editor shows the top of the stack; a 200-frame Java trace needs no more.
+const maxMappedFrames = 40
+
+// build turns a group into an incident: the newest version's sample is read
+// at that version's deployed commit and carried to HEAD.
+func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.Incident {
+	vs := g.versions[g.newestVersion()]
+	tr := vs.occ.Trace
+	inc := incident.Incident{
+		ID:        g.id,
+		Service:   g.service,
+		Env:       g.env,
+		Versions:  g.versionList(),
+		Language:  tr.Language,
+		ErrorType: tr.ErrorType,
+		Message:   tr.Message,
+		Count:     g.count,
+		FirstSeen: g.first.UTC(),
+		LastSeen:  g.last.UTC(),
+		TraceIDs:  g.traceIDs,
+		Timeline:  g.timeline(),
+		Fixes:     []incident.Fix{},
+	}
+	if inc.Versions == nil {
+		inc.Versions = []string{}
+	}
+	if d := deployBefore(a.cfg.Deploys, g.service, g.env, g.first); d != nil {
+		dd := *d
+		inc.Deploy = &dd
+	}
+	deployed, how := a.deployedCommit(ctx, g.service, g.env, vs.version)
+	inc.DeployedCommit = deployed
+	inc.Frames = a.mapFrames(ctx, g.service, tr, deployed, how)
+	for _, f := range inc.Frames {
+		if f.InApp && f.Mapped {
+			inc.Location = &incident.Location{
+				File: f.File, Line: f.Line, Column: f.Column, Function: f.Function,
+				Status: f.LineStatus, Note: f.Note,
+			}
+			break
+		}
+	}
+	inc.RootCause = a.rootCause(ctx, &inc, head)
+	return inc
+}
+
+// deployedCommit resolves the commit a version was built from: the deploy
+// event's commit, else a tag of that name (also "<service>/<version>"), else
+// the version as a sha. It returns "" when nothing resolves, and how it was
+// found for the notes.
+func (a *Analyzer) deployedCommit(ctx context.Context, service, env, version string) (string, string) {
+	if a.cfg.Repo == nil || version == "" {
+		return "", ""
+	}
+	for i := len(a.cfg.Deploys) - 1; i >= 0; i-- {
+		d := a.cfg.Deploys[i]
+		if d.Version != version || d.Commit == "" || !sameService(&d, service, env) {
+			continue
+		}
+		if sha, err := a.cfg.Repo.Resolve(ctx, d.Commit); err == nil {
+			return sha, "deploy event"
+		}
+	}
+	for _, name := range []string{version, service + "/" + version, service + "-" + version} {
+		if name == "/"+version || name == "-"+version {
+			continue
+		}
+		if sha, err := a.cfg.Repo.Resolve(ctx, name); err == nil {
+			return sha, "tag " + name
+		}
+	}
+	return "", ""
+}
+
+// mapFrames maps every frame to the workspace and carries in-app lines from
+// the deployed commit to HEAD (plus uncommitted edits).
+func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Trace, deployed, how string) []incident.MappedFrame {
+	n := len(tr.Frames)
+	if n > maxMappedFrames {
+		n = maxMappedFrames
+	}
+	out := make([]incident.MappedFrame, 0, n)
+	for _, f := range tr.Frames[:n] {
+		mf := incident.MappedFrame{
+			Function: f.Function, File: f.Path, Line: f.Line, Column: f.Column,
+			OriginalPath: f.Path, OriginalLine: f.Line,
+		}
+		if a.cfg.Mapper != nil && !f.Library {
+			r := a.cfg.Mapper.Map(tr.Language, service, f)
+			if r.File != "" {
+				mf.File, mf.Mapped, mf.InApp = r.File, true, r.InApp
+				mf.RepoPathAtDeploy = r.File
+			}
+		}
+		if mf.Mapped && mf.InApp && f.Line > 0 {
+			a.carry(ctx, &mf, deployed, how)
+		}
+		out = append(out, mf)
+	}
+	return out
+}
+
+// carry moves a mapped frame's line from the deployed commit to the working tree.
+func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, deployed, how string) {
+	if a.cfg.Repo == nil || deployed == "" {
+		mf.LineStatus = "unknown"
+		if a.cfg.Repo != nil {
+			mf.Note = "deployed commit unknown: line shown as printed in production"
+		}
+		return
+	}
+	c, err := a.cfg.Repo.CarryLine(ctx, deployed, mf.File, mf.OriginalLine)
+	if err != nil {
+		mf.LineStatus = "unknown"
+		mf.Note = fmt.Sprintf("could not carry the line from %s (%s): %v", shortSHA(deployed), how, err)
+		return
+	}
+	if c.Path != "" {
+		mf.File = c.Path
+	}
+	mf.Line = c.Line
+	mf.LineStatus = c.Status
+	mf.Note = c.Note
+	if c.Status == "moved" && mf.Note == "" {
+		mf.Note = fmt.Sprintf("line %d at the deployed commit %s is line %d now", mf.OriginalLine, shortSHA(deployed), c.Line)
+	}
+}
+
+// isInfrastructure reports whether an error message names a failure outside
+// the code: a dependency that refused, timed out or ran out of capacity.
+// Such incidents get no code fix.
+func isInfrastructure(msg string) (string, bool) {
+	m := strings.ToLower(msg)
+	for _, p := range infraPatterns {
+		if strings.Contains(m, p.needle) {
+			return p.what, true
+		}
+	}
+	return "", false
+}
+
+var infraPatterns = []struct{ needle, what string }{
+	{"connection refused", "a dependency refused the connection"},
+	{"connectionrefusederror", "a dependency refused the connection"},
+	{"econnrefused", "a dependency refused the connection"},
+	{"connection reset", "a dependency reset the connection"},
+	{"econnreset", "a dependency reset the connection"},
+	{"no such host", "a dependency's host name does not resolve"},
+	{"unknownhostexception", "a dependency's host name does not resolve"},
+	{"getaddrinfo", "a dependency's host name does not resolve"},
+	{"i/o timeout", "a dependency timed out"},
+	{"deadline exceeded", "a dependency timed out"},
+	{"etimedout", "a dependency timed out"},
+	{"sockettimeoutexception", "a dependency timed out"},
+	{"timed out", "a dependency timed out"},
+	{"too many connections", "a connection pool or server limit was exhausted"},
+	{"pool exhausted", "a connection pool was exhausted"},
+	{"pool is exhausted", "a connection pool was exhausted"},
+	{"connection pool", "a connection pool was exhausted"},
+	{"remaining connection slots", "a connection pool or server limit was exhausted"},
+	{"no space left on device", "the disk is full"},
+	{"out of memory", "the process ran out of memory"},
+	{"outofmemoryerror", "the process ran out of memory"},
+	{"broken pipe", "a peer closed the connection"},
+	{"network is unreachable", "the network is unreachable"},
+	{"service unavailable", "a dependency is unavailable"},
+}

@@ -1,0 +1,291 @@
+package gitrepo
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// IgnoreRevsFile is the file at the repository root listing commits blame
+// skips (reformatting, mass renames), one sha per line, '#' comments: the
+// name GitHub and `git config blame.ignoreRevsFile` conventionally use.
+const IgnoreRevsFile = ".git-blame-ignore-revs"
+
+// maxBlameHops bounds how many ignored commits one line is followed through.
+const maxBlameHops = 64
+
+// blameEntry is one go-git blame of a whole file, computed once and shared by
+// every caller asking for a line of it.
+type blameEntry struct {
+	done   chan struct{}
+	hashes []plumbing.Hash // per 0-based line: the commit that last changed it
+	err    error
+}
+
+// ignoreState caches the parsed ignore-revs file by its stamp.
+type ignoreState struct {
+	stamp string
+	revs  map[plumbing.Hash]bool
+}
+
+// Blame returns the commit that last changed 1-based line of path at commit
+// `at`. Commits listed in .git-blame-ignore-revs are skipped: the line is
+// followed into the ignored commit's parent (by text, white space ignored,
+// or similarity) and blamed there; a line the ignored commit added stays
+// blamed on it. A file renamed with few changes is followed to its old name
+// (go-git's blame does that).
+func (r *Repo) Blame(ctx context.Context, at, path string, line int) (incident.Commit, error) {
+	cs, err := r.BlameRange(ctx, at, path, line, line)
+	if err != nil {
+		return incident.Commit{}, err
+	}
+	return cs[0], nil
+}
+
+// BlameRange returns, for each line of [from, to] (1-based, inclusive) of
+// path at `at`, the commit that last changed it, as Blame does.
+func (r *Repo) BlameRange(ctx context.Context, at, path string, from, to int) ([]incident.Commit, error) {
+	rel, err := r.relPath(path)
+	if err != nil {
+		return nil, err
+	}
+	h, err := r.resolve(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	if from < 1 || to < from {
+		return nil, fmt.Errorf("blame %s lines %d-%d: invalid range", rel, from, to)
+	}
+	ignored := r.ignoredRevs(ctx)
+	out := make([]incident.Commit, 0, to-from+1)
+	for line := from; line <= to; line++ {
+		c, err := r.blameLine(ctx, h, rel, line, ignored)
+		if err != nil {
+			return nil, fmt.Errorf("blame %s:%d at %s: %w", rel, line, short(h), err)
+		}
+		info, err := r.commitInfo(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// blameLine finds the commit behind one line, hopping over ignored commits.
+func (r *Repo) blameLine(ctx context.Context, at plumbing.Hash, rel string, line int, ignored map[plumbing.Hash]bool) (plumbing.Hash, error) {
+	for range maxBlameHops {
+		hashes, err := r.blameFile(ctx, at, rel)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if line < 1 || line > len(hashes) {
+			return plumbing.ZeroHash, fmt.Errorf("line %d is outside the file (%d lines)", line, len(hashes))
+		}
+		c := hashes[line-1]
+		next, err := r.blameHop(ctx, at, c, rel, line, ignored[c])
+		if err != nil || next.commit.IsZero() {
+			return c, err
+		}
+		at, rel, line = next.commit, next.path, next.line
+	}
+	return plumbing.ZeroHash, errors.New("too many ignored commits in a row")
+}
+
+// hop is where blame continues: line of path at commit.
+type hop struct {
+	commit plumbing.Hash
+	path   string
+	line   int
+}
+
+// blameHop decides whether blame for line (of rel at `at`, last changed by
+// c) continues in c's first parent: when c is ignored and the line survives
+// there (by text, or fuzzily). It returns a zero hop when c is the answer.
+// go-git's blame follows renames itself, so the file may have another name
+// at c.
+func (r *Repo) blameHop(ctx context.Context, at, c plumbing.Hash, rel string, line int, ignore bool) (hop, error) {
+	if !ignore {
+		return hop{}, nil
+	}
+	parent, ok, err := r.firstParent(ctx, c)
+	if err != nil || !ok {
+		return hop{}, err
+	}
+	pathAtC, err := r.pathIn(ctx, c, at, rel)
+	if err != nil || pathAtC == "" {
+		return hop{}, err
+	}
+	// The line is unchanged from c to at, so the diff keeps it.
+	lineAtC, err := r.mapExact(ctx, at, c, rel, pathAtC, line)
+	if err != nil || lineAtC == 0 {
+		return hop{}, err
+	}
+	parentPath, err := r.pathIn(ctx, parent, c, pathAtC)
+	if err != nil || parentPath == "" {
+		return hop{}, err
+	}
+	cur, err := r.fileLines(ctx, c, pathAtC)
+	if err != nil {
+		return hop{}, err
+	}
+	prev, err := r.fileLines(ctx, parent, parentPath)
+	if err != nil {
+		return hop{}, err
+	}
+	n, status := NewDrift(cur, prev).Carry(lineAtC)
+	if status == StatusDeleted || status == StatusMissing {
+		return hop{}, nil // the ignored commit added the line: it stays blamed
+	}
+	return hop{parent, parentPath, n}, nil
+}
+
+// mapExact maps a line of (a, pathA) to (b, pathB) through the diff, 0 when
+// the diff does not keep it.
+func (r *Repo) mapExact(ctx context.Context, a, b plumbing.Hash, pathA, pathB string, line int) (int, error) {
+	la, err := r.fileLines(ctx, a, pathA)
+	if err != nil {
+		return 0, err
+	}
+	lb, err := r.fileLines(ctx, b, pathB)
+	if err != nil {
+		return 0, err
+	}
+	m := LineMap(la, lb)
+	if line < 1 || line >= len(m) {
+		return 0, nil
+	}
+	return m[line], nil
+}
+
+// pathIn returns the name that rel of commit newer had at commit older: the
+// same when older has it, else the rename source go-git detects between the
+// two trees, else "".
+func (r *Repo) pathIn(ctx context.Context, older, newer plumbing.Hash, rel string) (string, error) {
+	if older == newer {
+		return rel, nil
+	}
+	var exists bool
+	err := r.withGit(ctx, func() error {
+		t, err := r.treeOf(older)
+		if err != nil {
+			return err
+		}
+		_, err = t.FindEntry(rel)
+		exists = err == nil
+		return nil
+	})
+	if err != nil || exists {
+		return rel, err
+	}
+	renames, err := r.renamesBetween(ctx, older, newer)
+	if err != nil {
+		return "", err
+	}
+	for from, to := range renames {
+		if to == rel {
+			return from, nil
+		}
+	}
+	return "", nil
+}
+
+func (r *Repo) firstParent(ctx context.Context, c plumbing.Hash) (plumbing.Hash, bool, error) {
+	var p plumbing.Hash
+	var ok bool
+	err := r.withGit(ctx, func() error {
+		co, err := r.commitObject(c)
+		if err != nil {
+			return err
+		}
+		if len(co.ParentHashes) > 0 {
+			p, ok = co.ParentHashes[0], true
+		}
+		return nil
+	})
+	return p, ok, err
+}
+
+// blameFile returns go-git's blame of a whole file, cached per (commit,
+// path). go-git's Blame cannot be cancelled, so it runs in its own goroutine:
+// a cancelled caller returns at once, and the finished result still lands in
+// the cache for the next one.
+func (r *Repo) blameFile(ctx context.Context, h plumbing.Hash, rel string) ([]plumbing.Hash, error) {
+	key := fileKey{h, rel}
+	r.mu.Lock()
+	e := r.blames[key]
+	if e == nil {
+		e = &blameEntry{done: make(chan struct{})}
+		r.blames[key] = e
+		go r.runBlame(e, h, rel)
+	}
+	r.mu.Unlock()
+	select {
+	case <-e.done:
+		return e.hashes, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (r *Repo) runBlame(e *blameEntry, h plumbing.Hash, rel string) {
+	defer close(e.done)
+	e.err = r.withGit(context.Background(), func() error {
+		c, err := r.commitObject(h)
+		if err != nil {
+			return err
+		}
+		res, err := git.Blame(c, rel)
+		if err != nil {
+			return fmt.Errorf("blame %s at %s: %w", rel, short(h), err)
+		}
+		e.hashes = make([]plumbing.Hash, len(res.Lines))
+		for i, l := range res.Lines {
+			e.hashes[i] = l.Hash
+		}
+		return nil
+	})
+}
+
+// ignoredRevs reads .git-blame-ignore-revs from the working tree (as git
+// does), resolving each entry; entries that do not resolve are skipped. The
+// parse is cached until the file's size or mtime changes.
+func (r *Repo) ignoredRevs(ctx context.Context) map[plumbing.Hash]bool {
+	p := filepath.Join(r.root, IgnoreRevsFile)
+	stamp := statStamp(p)
+	r.mu.Lock()
+	st := r.ignore
+	r.mu.Unlock()
+	if st.revs != nil && st.stamp == stamp {
+		return st.revs
+	}
+	revs := make(map[plumbing.Hash]bool)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return revs
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		if h, err := r.resolve(ctx, line); err == nil {
+			revs[h] = true
+		}
+	}
+	r.mu.Lock()
+	r.ignore = ignoreState{stamp: stamp, revs: revs}
+	r.mu.Unlock()
+	return revs
+}

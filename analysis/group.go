@@ -1,0 +1,187 @@
+package analysis
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/faultline-dev/faultline/analysis/reassemble"
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// fingerprintFrames is how many application frames name an error's identity:
+// enough to tell two call paths apart, few enough that a refactor deep in the
+// stack does not split one bug into many incidents.
+const fingerprintFrames = 5
+
+// Bounds that keep memory proportional to distinct incidents, not events.
+const (
+	maxVersionsPerGroup = 16
+	maxTraceIDs         = 10
+	maxBuckets          = 96
+)
+
+var (
+	// Closure and lambda numbering moves when code is added around it.
+	closureRe = regexp.MustCompile(`\.func\d+(\.\d+)*|\$\d+|\$\$Lambda\$[^.]*|0x[0-9a-fA-F]+|\[\d+\]`)
+)
+
+// Fingerprint is an error's identity: its type and the application functions
+// it passed through, free of line numbers, addresses, goroutine ids and
+// message literals, so that it is stable across deploys and machines.
+func Fingerprint(tr incident.Trace) string {
+	h := sha256.New()
+	h.Write([]byte(tr.Language))
+	h.Write([]byte{0})
+	h.Write([]byte(tr.ErrorType))
+	n := 0
+	for _, f := range tr.Frames {
+		if f.Library {
+			continue
+		}
+		h.Write([]byte{0})
+		h.Write([]byte(closureRe.ReplaceAllString(f.Function, "")))
+		if n++; n == fingerprintFrames {
+			break
+		}
+	}
+	if n == 0 { // nothing but library frames: the top ones identify it
+		for i, f := range tr.Frames {
+			if i == 3 {
+				break
+			}
+			h.Write([]byte{0})
+			h.Write([]byte(closureRe.ReplaceAllString(f.Function, "")))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// incidentID scopes a fingerprint to a service and environment.
+func incidentID(service, env, fp string) string {
+	h := sha256.Sum256([]byte(service + "\x00" + env + "\x00" + fp))
+	return hex.EncodeToString(h[:])[:12]
+}
+
+// group gathers the occurrences of one incident.
+type group struct {
+	id          string
+	fingerprint string
+	service     string
+	env         string
+	count       int
+	first, last time.Time
+	versions    map[string]*versionSample
+	traceIDs    []string
+	buckets     map[int64]int // occurrences per bucket of bucketWidth
+}
+
+// versionSample keeps one occurrence per version: lines are read at the
+// commit deployed for that version.
+type versionSample struct {
+	version string
+	count   int
+	first   time.Time
+	last    time.Time
+	occ     reassemble.Occurrence
+}
+
+const bucketWidth = 5 * time.Minute
+
+func (g *group) add(o reassemble.Occurrence, version string) {
+	g.count++
+	if g.first.IsZero() || o.Time.Before(g.first) {
+		g.first = o.Time
+	}
+	if o.Time.After(g.last) {
+		g.last = o.Time
+	}
+	vs := g.versions[version]
+	if vs == nil {
+		if len(g.versions) >= maxVersionsPerGroup {
+			vs = g.versions[g.newestVersion()]
+		} else {
+			vs = &versionSample{version: version, first: o.Time, occ: o}
+			g.versions[version] = vs
+		}
+	}
+	vs.count++
+	if o.Time.Before(vs.first) {
+		vs.first = o.Time
+	}
+	if !o.Time.Before(vs.last) {
+		vs.last = o.Time
+		vs.occ = o // the most recent occurrence explains the code closest to HEAD
+	}
+	for _, id := range o.TraceIDs {
+		if len(g.traceIDs) >= maxTraceIDs {
+			break
+		}
+		if !contains(g.traceIDs, id) {
+			g.traceIDs = append(g.traceIDs, id)
+		}
+	}
+	b := o.Time.Truncate(bucketWidth).Unix()
+	if _, ok := g.buckets[b]; ok || len(g.buckets) < maxBuckets {
+		g.buckets[b]++
+	}
+}
+
+// newestVersion is the version seen last: its sample is mapped to HEAD.
+func (g *group) newestVersion() string {
+	var best *versionSample
+	for _, v := range g.versions {
+		if best == nil || v.last.After(best.last) || (v.last.Equal(best.last) && v.version > best.version) {
+			best = v
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.version
+}
+
+// versionList returns the versions in order of first appearance.
+func (g *group) versionList() []string {
+	vs := make([]*versionSample, 0, len(g.versions))
+	for _, v := range g.versions {
+		if v.version != "" {
+			vs = append(vs, v)
+		}
+	}
+	sort.Slice(vs, func(i, j int) bool {
+		if !vs[i].first.Equal(vs[j].first) {
+			return vs[i].first.Before(vs[j].first)
+		}
+		return vs[i].version < vs[j].version
+	})
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.version
+	}
+	return out
+}
+
+// Timeline returns occurrence counts per bucket, oldest first.
+func (g *group) timeline() []incident.Bucket {
+	out := make([]incident.Bucket, 0, len(g.buckets))
+	for t, n := range g.buckets {
+		out = append(out, incident.Bucket{Start: time.Unix(t, 0).UTC(), Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func lower(s string) string { return strings.ToLower(s) }

@@ -1,0 +1,208 @@
+// Package reassemble puts stack traces back together from log entries.
+//
+// A runtime writes a crash to stderr; the log agent stores every stderr line
+// as its own entry, so a 40-line Go panic arrives as 40 entries of one stream,
+// interleaved with other streams' entries and sometimes repeated. The
+// Reassembler keeps one small state machine per stream (same label set) and
+// asks the stack parsers which lines open and continue a trace. Traces that a
+// structured logger put into one JSON line (a "stack" field with escaped
+// newlines) are read from that line alone.
+//
+// Memory is bounded: one open block per stream, each capped at MaxLines.
+package reassemble
+
+import (
+	"strings"
+	"time"
+
+	"github.com/faultline-dev/faultline/analysis/stack"
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// Occurrence is one crash read from the logs.
+type Occurrence struct {
+	Time     time.Time // time of the trace's first entry
+	Labels   map[string]string
+	Trace    incident.Trace
+	TraceIDs []string
+	Origin   string
+}
+
+// Stats counts what the reassembler saw, for "why is nothing showing" answers.
+type Stats struct {
+	Events      int // entries read
+	Traces      int // traces emitted (with at least one frame)
+	Frameless   int // error headers that carried no frame (not emitted)
+	Structured  int // traces read from one structured line
+	Truncated   int // blocks cut at MaxLines
+	GapSplits   int // blocks closed because the stream went quiet
+	OpenStreams int // high-water mark of streams with an open block
+}
+
+// Defaults for a Reassembler.
+const (
+	// DefaultGap closes a block when its stream is quiet this long: the lines of
+	// one crash are written within milliseconds.
+	DefaultGap = 2 * time.Second
+	// DefaultMaxLines caps one block; a GOTRACEBACK=all dump of a busy server
+	// can be long, but the crashing goroutine is printed first.
+	DefaultMaxLines = 20000
+	// DefaultMaxForeign tolerates a few lines of other writers inside a trace.
+	DefaultMaxForeign = 8
+)
+
+// Reassembler turns a flow of events into Occurrences. It is not safe for
+// concurrent use; feed it from one goroutine.
+type Reassembler struct {
+	Parsers  []stack.Parser
+	Gap      time.Duration
+	MaxLines int
+	// MaxForeign is how many consecutive lines that do not belong to an open
+	// trace its stream may interleave before the trace is closed.
+	MaxForeign int
+
+	emit    func(Occurrence)
+	streams map[string]*block
+	stats   Stats
+}
+
+type block struct {
+	parser  stack.Parser
+	lines   []string
+	bytes   int
+	start   time.Time
+	last    time.Time
+	labels  map[string]string
+	origin  string
+	cut     bool
+	foreign int // consecutive lines since the last one that continued the block
+}
+
+// New returns a Reassembler that calls emit for every trace it completes.
+func New(emit func(Occurrence)) *Reassembler {
+	return &Reassembler{
+		Parsers:    stack.Parsers,
+		Gap:        DefaultGap,
+		MaxLines:   DefaultMaxLines,
+		MaxForeign: DefaultMaxForeign,
+		emit:       emit,
+		streams:    make(map[string]*block),
+	}
+}
+
+// Stats returns the counts so far.
+func (r *Reassembler) Stats() Stats { return r.stats }
+
+// maxBlockBytes bounds the text kept for one block, whatever its line count.
+const maxBlockBytes = 8 << 20
+
+// Add feeds one event.
+func (r *Reassembler) Add(e incident.Event) {
+	r.stats.Events++
+	line := strings.TrimRight(e.Line, "\r\n")
+	if len(line) > 0 && line[0] == '{' {
+		if r.structured(e, line) {
+			return
+		}
+	}
+	key := e.StreamKey()
+	b := r.streams[key]
+	if b != nil {
+		switch {
+		case r.Gap > 0 && e.Time.Sub(b.last) > r.Gap:
+			r.stats.GapSplits++
+			r.close(key, b)
+		case b.parser.Continue(b.lines, line):
+			r.extend(b, e, line)
+			return
+		default:
+			// Not part of the trace: either the trace ended, or another
+			// writer of the same stream (a goroutine still logging while
+			// the runtime prints the panic, stdout merged with stderr) got
+			// a line in between. Keep the block open for a few such lines.
+			if r.open(key, e, line) {
+				return
+			}
+			b.foreign++
+			if b.foreign > r.MaxForeign {
+				r.close(key, b)
+			}
+			return
+		}
+	}
+	r.open(key, e, line)
+}
+
+// extend appends a continuation line to an open block, within its bounds.
+func (r *Reassembler) extend(b *block, e incident.Event, line string) {
+	b.last = e.Time
+	b.foreign = 0
+	if len(b.lines) >= r.MaxLines || b.bytes+len(line) > maxBlockBytes {
+		if !b.cut {
+			b.cut = true
+			r.stats.Truncated++
+		}
+		return
+	}
+	b.lines = append(b.lines, line)
+	b.bytes += len(line)
+}
+
+// open starts a block when a parser recognises line as the start of a trace,
+// closing the stream's open block first.
+func (r *Reassembler) open(key string, e incident.Event, line string) bool {
+	for _, p := range r.Parsers {
+		if !p.Start(line) {
+			continue
+		}
+		if old := r.streams[key]; old != nil {
+			r.close(key, old)
+		}
+		r.streams[key] = &block{
+			parser: p, lines: []string{line}, bytes: len(line),
+			start: e.Time, last: e.Time, labels: e.Labels, origin: e.Origin,
+		}
+		if n := len(r.streams); n > r.stats.OpenStreams {
+			r.stats.OpenStreams = n
+		}
+		return true
+	}
+	return false
+}
+
+// Flush closes every open block; call it at the end of a batch.
+func (r *Reassembler) Flush() {
+	for key, b := range r.streams {
+		r.close(key, b)
+	}
+}
+
+// CloseIdle closes the blocks whose stream has been quiet longer than Gap
+// before now, so a live tail emits a crash without waiting for the next line.
+func (r *Reassembler) CloseIdle(now time.Time) {
+	for key, b := range r.streams {
+		if now.Sub(b.last) > r.Gap {
+			r.close(key, b)
+		}
+	}
+}
+
+func (r *Reassembler) close(key string, b *block) {
+	delete(r.streams, key)
+	tr := b.parser.Parse(b.lines)
+	if b.cut {
+		tr.Problems = append(tr.Problems, "trace cut: more lines than the reassembler keeps")
+	}
+	if len(tr.Frames) == 0 {
+		r.stats.Frameless++
+		return
+	}
+	r.stats.Traces++
+	r.emit(Occurrence{
+		Time:     b.start,
+		Labels:   b.labels,
+		Trace:    tr,
+		TraceIDs: traceIDsInLines(b.lines),
+		Origin:   b.origin,
+	})
+}

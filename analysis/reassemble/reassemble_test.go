@@ -1,0 +1,247 @@
+package reassemble
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+const goPanic = `panic: runtime error: index out of range [3] with length 3
+
+goroutine 1 [running]:
+main.total(...)
+	/build/src/cart/cart.go:42
+main.main()
+	/build/src/cart/main.go:10 +0x1d
+exit status 2`
+
+const pyTrace = `Traceback (most recent call last):
+  File "/srv/app/shop/cart.py", line 12, in <module>
+    total(cart)
+  File "/srv/app/shop/cart.py", line 8, in total
+    return cart["sku"]
+KeyError: 'sku'`
+
+var t0 = time.Date(2026, 11, 20, 10, 42, 0, 0, time.UTC)
+
+// feed turns texts into events: each text is one stream, each line one entry,
+// and the streams are interleaved line by line.
+func feed(t *testing.T, r *Reassembler, streams map[string]string, noise []string) {
+	t.Helper()
+	type cursor struct {
+		labels map[string]string
+		lines  []string
+	}
+	var cs []*cursor
+	for svc, text := range streams {
+		cs = append(cs, &cursor{labels: map[string]string{"service": svc}, lines: strings.Split(text, "\n")})
+	}
+	ts := t0
+	for more := true; more; {
+		more = false
+		for i, c := range cs {
+			if len(c.lines) == 0 {
+				continue
+			}
+			more = true
+			r.Add(incident.Event{Time: ts, Labels: c.labels, Line: c.lines[0]})
+			c.lines = c.lines[1:]
+			ts = ts.Add(time.Millisecond)
+			if i < len(noise) {
+				r.Add(incident.Event{Time: ts, Labels: map[string]string{"service": "noise"}, Line: noise[i]})
+			}
+		}
+	}
+	r.Flush()
+}
+
+func collect() (*[]Occurrence, func(Occurrence)) {
+	var got []Occurrence
+	return &got, func(o Occurrence) { got = append(got, o) }
+}
+
+func TestInterleavedStreams(t *testing.T) {
+	got, emit := collect()
+	r := New(emit)
+	feed(t, r, map[string]string{
+		"checkout": goPanic,
+		"billing":  pyTrace,
+	}, []string{`GET /healthz 200 1ms`, `INFO cache warmed entries=120`})
+	if len(*got) != 2 {
+		t.Fatalf("got %d traces, want 2: %+v", len(*got), *got)
+	}
+	by := map[string]Occurrence{}
+	for _, o := range *got {
+		by[o.Labels["service"]] = o
+	}
+	g := by["checkout"].Trace
+	if g.Language != "go" || !strings.Contains(g.ErrorType, "index out of range") {
+		t.Errorf("checkout trace = %s %q", g.Language, g.ErrorType)
+	}
+	if top := topApp(g); top.Path != "/build/src/cart/cart.go" || top.Line != 42 {
+		t.Errorf("checkout top frame = %+v", top)
+	}
+	p := by["billing"].Trace
+	if p.Language != "python" || p.ErrorType != "KeyError" {
+		t.Errorf("billing trace = %s %q", p.Language, p.ErrorType)
+	}
+	if top := topApp(p); top.Line != 8 || top.Function != "total" {
+		t.Errorf("billing top frame = %+v", top)
+	}
+	if !by["checkout"].Time.Equal(t0) {
+		t.Errorf("occurrence time = %v, want the first line's %v", by["checkout"].Time, t0)
+	}
+}
+
+func TestRepeatedCrashSameStream(t *testing.T) {
+	got, emit := collect()
+	r := New(emit)
+	// The same crash three times back to back, as a restarting service prints it.
+	feed(t, r, map[string]string{"checkout": goPanic + "\n" + goPanic + "\nINFO restarted\n" + goPanic}, nil)
+	if len(*got) != 3 {
+		t.Fatalf("got %d traces, want 3", len(*got))
+	}
+	for _, o := range *got {
+		if n := len(o.Trace.Frames); n != 2 {
+			t.Errorf("trace has %d frames, want 2: %+v", n, o.Trace.Frames)
+		}
+	}
+}
+
+func TestQuietStreamClosesBlock(t *testing.T) {
+	got, emit := collect()
+	r := New(emit)
+	lines := strings.Split(pyTrace, "\n")
+	for i, l := range lines[:3] {
+		r.Add(incident.Event{Time: t0.Add(time.Duration(i) * time.Millisecond), Labels: map[string]string{"service": "a"}, Line: l})
+	}
+	r.CloseIdle(t0.Add(time.Minute))
+	if len(*got) != 1 {
+		t.Fatalf("CloseIdle emitted %d traces, want 1 (a torn trace keeps the frames it has)", len(*got))
+	}
+	if len((*got)[0].Trace.Frames) == 0 {
+		t.Errorf("torn trace lost its frames")
+	}
+}
+
+func TestStructuredLines(t *testing.T) {
+	tests := []struct {
+		name, line, lang, errType, msg, topPath string
+		topLine                                 int
+		traceID                                 string
+	}{
+		{
+			name: "zap stacktrace without header",
+			line: `{"level":"error","ts":1732099321.5,"caller":"cart/cart.go:42","msg":"checkout failed","error":"pq: connection refused","stacktrace":"main.handler\n\t/app/cart/cart.go:42\nnet/http.HandlerFunc.ServeHTTP\n\t/usr/local/go/src/net/http/server.go:2220","trace_id":"4BF92F3577B34DA6A3CE929D0E0E4736"}`,
+			lang: "go", msg: "pq: connection refused", topPath: "/app/cart/cart.go", topLine: 42,
+			traceID: "4bf92f3577b34da6a3ce929d0e0e4736",
+		},
+		{
+			name: "python exception field with header",
+			line: `{"levelname":"ERROR","message":"request failed","exc_info":"Traceback (most recent call last):\n  File \"/srv/app/shop/cart.py\", line 8, in total\n    return cart[\"sku\"]\nKeyError: 'sku'","traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}`,
+			lang: "python", errType: "KeyError", topPath: "/srv/app/shop/cart.py", topLine: 8,
+			traceID: "0af7651916cd43dd8448eb211c80319c",
+		},
+		{
+			name: "zap caller only",
+			line: `{"level":"error","caller":"cart/cart.go:77","msg":"order 1234 failed: invalid state"}`,
+			lang: "go", errType: "order N failed: invalid state", topPath: "cart/cart.go", topLine: 77,
+		},
+		{
+			name: "docker json-file wrapper",
+			line: `{"log":"panic: boom\n","stream":"stderr","time":"2026-11-20T10:42:00Z"}`,
+			// a single line opens a block only; see TestDockerWrapper
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, emit := collect()
+			r := New(emit)
+			r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "x"}, Line: tt.line})
+			r.Flush()
+			if tt.lang == "" {
+				return
+			}
+			if len(*got) != 1 {
+				t.Fatalf("got %d traces, want 1", len(*got))
+			}
+			o := (*got)[0]
+			if o.Trace.Language != tt.lang {
+				t.Errorf("language = %q, want %q", o.Trace.Language, tt.lang)
+			}
+			if tt.errType != "" && o.Trace.ErrorType != tt.errType {
+				t.Errorf("error type = %q, want %q", o.Trace.ErrorType, tt.errType)
+			}
+			if tt.msg != "" && o.Trace.Message != tt.msg {
+				t.Errorf("message = %q, want %q", o.Trace.Message, tt.msg)
+			}
+			top := topApp(o.Trace)
+			if top.Path != tt.topPath || top.Line != tt.topLine {
+				t.Errorf("top frame = %s:%d, want %s:%d", top.Path, top.Line, tt.topPath, tt.topLine)
+			}
+			if tt.traceID != "" && (len(o.TraceIDs) == 0 || o.TraceIDs[0] != tt.traceID) {
+				t.Errorf("trace ids = %v, want %s", o.TraceIDs, tt.traceID)
+			}
+		})
+	}
+}
+
+func TestDockerWrapper(t *testing.T) {
+	got, emit := collect()
+	r := New(emit)
+	for i, l := range strings.Split(goPanic, "\n") {
+		line := fmt.Sprintf(`{"log":%q,"stream":"stderr"}`, l+"\n")
+		r.Add(incident.Event{Time: t0.Add(time.Duration(i) * time.Millisecond), Labels: map[string]string{"service": "x"}, Line: line})
+	}
+	r.Flush()
+	if len(*got) != 1 || topApp((*got)[0].Trace).Line != 42 {
+		t.Fatalf("docker-wrapped panic: got %+v", *got)
+	}
+}
+
+func TestBoundedBlock(t *testing.T) {
+	got, emit := collect()
+	r := New(emit)
+	r.MaxLines = 50
+	r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "x"}, Line: "panic: boom"})
+	r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "x"}, Line: ""})
+	r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "x"}, Line: "goroutine 1 [running]:"})
+	for i := 0; i < 1000; i++ {
+		r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "x"}, Line: fmt.Sprintf("main.f%d()", i)})
+		r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "x"}, Line: fmt.Sprintf("\t/app/main.go:%d +0x1", i+1)})
+	}
+	r.Flush()
+	if len(*got) != 1 {
+		t.Fatalf("got %d traces", len(*got))
+	}
+	if n := len((*got)[0].Trace.Frames); n == 0 || n > 50 {
+		t.Errorf("frames = %d, want between 1 and 50", n)
+	}
+	if r.Stats().Truncated != 1 {
+		t.Errorf("Truncated = %d, want 1", r.Stats().Truncated)
+	}
+}
+
+func TestNormalizeMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		`order 1234 failed`:                 `order N failed`,
+		`user "bob" not found at 0xc000123`: `user "…" not found at N`,
+		`KeyError: 'sku-42'`:                `KeyError: "…"`,
+	} {
+		if got := NormalizeMessage(in); got != want {
+			t.Errorf("NormalizeMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func topApp(tr incident.Trace) incident.Frame {
+	for _, f := range tr.Frames {
+		if !f.Library {
+			return f
+		}
+	}
+	return incident.Frame{}
+}

@@ -1,0 +1,256 @@
+package reassemble
+
+import (
+	"encoding/json"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// Field names under which structured loggers put a stack trace, the error
+// message and the trace id. Nested names use dots ("error.stack" also matches
+// {"error":{"stack":...}}).
+var (
+	stackFields = []string{"stack", "stacktrace", "stack_trace", "stackTrace", "exception.stacktrace",
+		"error.stack", "err.stack", "error.stacktrace", "exc_info", "traceback", "exception", "error.stack_trace"}
+	messageFields = []string{"error", "err", "exception.message", "error.message", "err.message", "msg", "message"}
+	typeFields    = []string{"exception.type", "error.type", "error.kind", "exc_type"}
+	traceFields   = []string{"trace_id", "traceID", "traceId", "trace.id", "otelTraceID", "dd.trace_id", "traceparent"}
+	levelFields   = []string{"level", "lvl", "severity", "levelname", "log.level"}
+	// Docker's json-file driver and some agents wrap the raw line.
+	wrapperFields = []string{"log"}
+)
+
+// structured reads a JSON log line. It returns true when the line was fully
+// handled (a trace emitted, or the wrapped raw line fed on).
+func (r *Reassembler) structured(e incident.Event, line string) bool {
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(line), &obj); err != nil {
+		return false
+	}
+	for _, f := range wrapperFields {
+		if s, ok := lookup(obj, f).(string); ok && len(obj) <= 4 {
+			inner := e
+			inner.Line = s
+			r.stats.Events-- // the inner line is counted again
+			r.Add(inner)
+			return true
+		}
+	}
+	stackText := firstString(obj, stackFields)
+	if stackText != "" && strings.Contains(stackText, "\n") {
+		lines := strings.Split(strings.TrimRight(stackText, "\n"), "\n")
+		for i := range lines {
+			lines[i] = strings.TrimRight(lines[i], "\r")
+		}
+		if tr, ok := r.parseStructured(lines); ok {
+			fillMessage(&tr, obj)
+			r.stats.Structured++
+			r.stats.Traces++
+			r.emit(Occurrence{Time: e.Time, Labels: e.Labels, Trace: tr, TraceIDs: traceIDsInObject(obj), Origin: e.Origin})
+			return true
+		}
+	}
+	if tr, ok := callerTrace(obj); ok {
+		r.stats.Structured++
+		r.stats.Traces++
+		r.emit(Occurrence{Time: e.Time, Labels: e.Labels, Trace: tr, TraceIDs: traceIDsInObject(obj), Origin: e.Origin})
+		return true
+	}
+	return false
+}
+
+// parseStructured finds the language of a stack taken from one field: a
+// parser that would open a block on its first line, else one that recognises
+// the frames alone.
+func (r *Reassembler) parseStructured(lines []string) (incident.Trace, bool) {
+	for _, p := range r.Parsers {
+		if p.Start(lines[0]) {
+			if tr := p.Parse(lines); len(tr.Frames) > 0 {
+				return tr, true
+			}
+		}
+	}
+	for _, p := range r.Parsers {
+		if p.Detect(lines) {
+			if tr := p.Parse(lines); len(tr.Frames) > 0 {
+				return tr, true
+			}
+		}
+	}
+	return incident.Trace{}, false
+}
+
+// fillMessage gives a headerless stack (zap's "stacktrace" holds frames
+// only) the error message and type logged beside it.
+func fillMessage(tr *incident.Trace, obj map[string]any) {
+	msg := firstString(obj, messageFields)
+	if tr.Message == "" {
+		tr.Message = firstLine(msg)
+	}
+	if tr.ErrorType == "" {
+		if t := firstString(obj, typeFields); t != "" {
+			tr.ErrorType = t
+		} else {
+			tr.ErrorType = NormalizeMessage(firstLine(msg))
+		}
+	}
+}
+
+// callerTrace turns an error-level line with a zap-style caller field
+// ("cart/cart.go:42") into a one-frame trace: a location even without a stack.
+func callerTrace(obj map[string]any) (incident.Trace, bool) {
+	caller, _ := lookup(obj, "caller").(string)
+	if caller == "" {
+		return incident.Trace{}, false
+	}
+	lvl := strings.ToLower(firstString(obj, levelFields))
+	if lvl != "error" && lvl != "fatal" && lvl != "panic" && lvl != "dpanic" && lvl != "critical" {
+		return incident.Trace{}, false
+	}
+	i := strings.LastIndexByte(caller, ':')
+	if i <= 0 {
+		return incident.Trace{}, false
+	}
+	n, err := strconv.Atoi(caller[i+1:])
+	if err != nil || n <= 0 {
+		return incident.Trace{}, false
+	}
+	file := caller[:i]
+	lang := languageOfFile(file)
+	if lang == "" {
+		return incident.Trace{}, false
+	}
+	msg := firstLine(firstString(obj, messageFields))
+	fn, _ := lookup(obj, "function").(string)
+	return incident.Trace{
+		Language:  lang,
+		ErrorType: NormalizeMessage(msg),
+		Message:   msg,
+		Frames:    []incident.Frame{{Function: fn, Path: file, Line: n}},
+		Problems:  []string{"no stack trace: location from the caller field"},
+	}, true
+}
+
+func languageOfFile(p string) string {
+	switch path.Ext(p) {
+	case ".go":
+		return "go"
+	case ".py":
+		return "python"
+	case ".js", ".mjs", ".cjs", ".ts":
+		return "node"
+	case ".java", ".kt":
+		return "java"
+	}
+	return ""
+}
+
+// lookup finds a field by name, also as a dotted path into nested objects.
+func lookup(obj map[string]any, name string) any {
+	if v, ok := obj[name]; ok {
+		return v
+	}
+	head, rest, found := strings.Cut(name, ".")
+	if !found {
+		return nil
+	}
+	if inner, ok := obj[head].(map[string]any); ok {
+		return lookup(inner, rest)
+	}
+	return nil
+}
+
+func firstString(obj map[string]any, names []string) string {
+	for _, n := range names {
+		switch v := lookup(obj, n).(type) {
+		case string:
+			if v != "" {
+				return v
+			}
+		case []any: // some loggers emit the stack as an array of lines
+			var parts []string
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					parts = append(parts, s)
+				}
+			}
+			if len(parts) > 1 {
+				return strings.Join(parts, "\n")
+			}
+		}
+	}
+	return ""
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return strings.TrimRight(s[:i], "\r")
+	}
+	return s
+}
+
+var (
+	numRe    = regexp.MustCompile(`\b0x[0-9a-fA-F]+\b|\b\d+(\.\d+)?\b`)
+	quotedRe = regexp.MustCompile(`"[^"]*"|'[^']*'`)
+)
+
+// NormalizeMessage removes request-specific literals (numbers, addresses,
+// quoted strings) so that the same error groups together.
+func NormalizeMessage(s string) string {
+	s = quotedRe.ReplaceAllString(s, `"…"`)
+	s = numRe.ReplaceAllString(s, "N")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return strings.TrimSpace(s)
+}
+
+var (
+	traceIDRe     = regexp.MustCompile(`(?i)\b(?:trace[_.-]?id|traceid)["']?\s*[=:]\s*["']?([0-9a-f]{16,32})\b`)
+	traceparentRe = regexp.MustCompile(`\b00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}\b`)
+)
+
+// traceIDsInLines collects distributed-trace ids printed in a block.
+func traceIDsInLines(lines []string) []string {
+	var ids []string
+	for _, l := range lines {
+		if !strings.Contains(l, "race") && !strings.Contains(l, "00-") {
+			continue
+		}
+		for _, m := range traceIDRe.FindAllStringSubmatch(l, -1) {
+			ids = appendUnique(ids, strings.ToLower(m[1]))
+		}
+		for _, m := range traceparentRe.FindAllStringSubmatch(l, -1) {
+			ids = appendUnique(ids, m[1])
+		}
+	}
+	return ids
+}
+
+func traceIDsInObject(obj map[string]any) []string {
+	var ids []string
+	for _, f := range traceFields {
+		s, _ := lookup(obj, f).(string)
+		if s == "" {
+			continue
+		}
+		if m := traceparentRe.FindStringSubmatch(s); m != nil {
+			s = m[1]
+		}
+		ids = appendUnique(ids, strings.ToLower(s))
+	}
+	return ids
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

@@ -1,0 +1,236 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// Suspect scoring. Deterministic and explainable: every point has a reason
+// the hover and the JSON show.
+const (
+	scoreCrashLine   = 0.50 // last changed the line that fails
+	scoreCallerLine  = 0.25 // last changed a calling line in the stack
+	scoreInDeploy    = 0.35 // shipped in the deploy right before first_seen
+	scorePreexisting = -0.2 // already running before that deploy
+	suspectFrames    = 3    // in-app frames whose lines are blamed
+)
+
+// rootCause writes the assessment for an incident: the category, the suspect
+// commits with their reasons, and a summary with a confidence.
+func (a *Analyzer) rootCause(ctx context.Context, inc *incident.Incident, head string) *incident.RootCause {
+	rc := &incident.RootCause{Evidence: []incident.Evidence{}, Fixable: true, Category: "code"}
+	if inc.Deploy != nil {
+		rc.Evidence = append(rc.Evidence, incident.Evidence{Kind: "deploy", Text: deployText(inc)})
+	}
+	if what, infra := isInfrastructure(inc.Message + " " + inc.ErrorType); infra {
+		rc.Category = "infrastructure"
+		rc.Fixable = false
+		rc.Summary = fmt.Sprintf("dependency failure: %s (%s); infrastructure, not fixable in code", firstLineOf(inc.Message), what)
+		rc.Confidence = 0.7
+		return rc
+	}
+	rc.Suspects = a.suspects(ctx, inc, head)
+	if len(rc.Suspects) > 0 {
+		s := rc.Suspects[0]
+		c := s.Commit
+		rc.SuspectCommit = &c
+		rc.Evidence = append(rc.Evidence, incident.Evidence{Kind: "history",
+			Text: fmt.Sprintf("%s %q by %s: %s", shortSHA(c.SHA), c.Summary, c.Author, strings.Join(s.Reasons, "; "))})
+	}
+	rc.Summary, rc.Confidence = summarize(inc, rc.Suspects)
+	if inc.Location == nil {
+		rc.Summary += " No frame maps into this workspace."
+		rc.Confidence *= 0.5
+	} else if inc.Location.Status == "deleted" {
+		rc.Summary += " The failing statement no longer exists at HEAD: it may already be fixed."
+	}
+	return rc
+}
+
+func deployText(inc *incident.Incident) string {
+	d := inc.Deploy
+	gap := inc.FirstSeen.Sub(d.Time).Round(time.Second)
+	s := fmt.Sprintf("first seen %s, %s after deploy %s", inc.FirstSeen.Format(time.RFC3339), gap, d.Version)
+	if d.Commit != "" {
+		s += " (" + shortSHA(d.Commit) + ")"
+	}
+	return s
+}
+
+func summarize(inc *incident.Incident, suspects []incident.Suspect) (string, float64) {
+	if len(suspects) == 0 {
+		return fmt.Sprintf("%s: no commit could be tied to it (no git history for the failing lines).", inc.ErrorType), 0.2
+	}
+	s := suspects[0]
+	conf := s.Score
+	if conf > 0.95 {
+		conf = 0.95
+	}
+	if conf < 0.1 {
+		conf = 0.1
+	}
+	shipped := hasReason(s, "shipped in deploy")
+	switch {
+	case shipped && hasReason(s, "changed the line that fails"):
+		return fmt.Sprintf("introduced by %s %q in deploy %s: it changed the line that fails.", shortSHA(s.SHA), s.Summary, inc.Deploy.Version), conf
+	case shipped:
+		return fmt.Sprintf("likely introduced by %s %q in deploy %s: it changed code on the failing path.", shortSHA(s.SHA), s.Summary, inc.Deploy.Version), conf
+	case hasReason(s, "already running"):
+		return fmt.Sprintf("pre-existing: the failing line dates from %s %q, shipped before the last deploy; a change in data or traffic likely exposed it.", shortSHA(s.SHA), s.Summary), conf
+	}
+	return fmt.Sprintf("the failing line was last changed by %s %q.", shortSHA(s.SHA), s.Summary), conf
+}
+
+func hasReason(s incident.Suspect, prefix string) bool {
+	for _, r := range s.Reasons {
+		if strings.HasPrefix(r, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// suspects blames the top in-app lines at the deployed commit (HEAD when it is
+// unknown) and weighs each commit by whether it shipped in the deploy right
+// before the incident started.
+func (a *Analyzer) suspects(ctx context.Context, inc *incident.Incident, head string) []incident.Suspect {
+	if a.cfg.Repo == nil {
+		return nil
+	}
+	at := inc.DeployedCommit
+	if at == "" {
+		at = head
+	}
+	if at == "" {
+		return nil
+	}
+	byCommit := map[string]*incident.Suspect{}
+	var order []string
+	n := 0
+	for _, f := range inc.Frames {
+		if !f.InApp || !f.Mapped || f.OriginalLine <= 0 {
+			continue
+		}
+		path := f.RepoPathAtDeploy
+		if at == head && inc.DeployedCommit == "" {
+			path = f.File
+		}
+		c, err := a.cfg.Repo.Blame(ctx, at, path, f.OriginalLine)
+		if err == nil && c.SHA != "" {
+			s := byCommit[c.SHA]
+			if s == nil {
+				s = &incident.Suspect{Commit: c}
+				byCommit[c.SHA] = s
+				order = append(order, c.SHA)
+			}
+			if n == 0 {
+				s.Score += scoreCrashLine
+				s.Reasons = append(s.Reasons, fmt.Sprintf("changed the line that fails (%s:%d)", path, f.OriginalLine))
+			} else {
+				s.Score += scoreCallerLine / float64(n)
+				s.Reasons = append(s.Reasons, fmt.Sprintf("changed a calling line (%s:%d in %s)", path, f.OriginalLine, f.Function))
+			}
+		}
+		if n++; n == suspectFrames {
+			break
+		}
+	}
+	if inc.Deploy != nil {
+		a.weighDeploy(ctx, inc, byCommit)
+	}
+	out := make([]incident.Suspect, 0, len(order))
+	for _, sha := range order {
+		s := *byCommit[sha]
+		s.Score = float64(int(s.Score*100+0.5)) / 100
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out
+}
+
+// weighDeploy adds the deploy signal: a commit in the range the deploy before
+// first_seen shipped is far more likely the cause than one that had been
+// running without this error before.
+func (a *Analyzer) weighDeploy(ctx context.Context, inc *incident.Incident, byCommit map[string]*incident.Suspect) {
+	d := inc.Deploy
+	shipped, ok := a.commitOf(ctx, d)
+	if !ok {
+		return
+	}
+	var before string
+	if p := previousDeploy(a.cfg.Deploys, d); p != nil {
+		before, _ = a.commitOf(ctx, p)
+	}
+	for sha, s := range byCommit {
+		in, err := a.cfg.Repo.IsAncestor(ctx, sha, shipped)
+		if err != nil || !in {
+			continue
+		}
+		if before != "" {
+			old, err := a.cfg.Repo.IsAncestor(ctx, sha, before)
+			if err == nil && old {
+				s.Score += scorePreexisting
+				s.Reasons = append(s.Reasons, "already running before deploy "+d.Version)
+				continue
+			}
+		}
+		if before != "" || inc.FirstSeen.After(d.Time) {
+			s.Score += scoreInDeploy
+			s.Reasons = append(s.Reasons, "shipped in deploy "+d.Version+" right before the errors started")
+		}
+	}
+}
+
+// commitOf resolves a deploy to a commit: its commit field, else its version.
+func (a *Analyzer) commitOf(ctx context.Context, d *incident.Deploy) (string, bool) {
+	for _, ref := range []string{d.Commit, d.Version, d.Service + "/" + d.Version} {
+		if ref == "" || ref == "/"+d.Version {
+			continue
+		}
+		if sha, err := a.cfg.Repo.Resolve(ctx, ref); err == nil {
+			return sha, true
+		}
+	}
+	return "", false
+}
+
+// correlateWindow is how close two incidents of one service must start to
+// count as related.
+const correlateWindow = 10 * time.Minute
+
+// correlate adds "errors" evidence: other incidents of the same service that
+// started within the window, which often share a cause.
+func correlate(incs []incident.Incident) {
+	for i := range incs {
+		a := &incs[i]
+		if a.RootCause == nil {
+			continue
+		}
+		var related []string
+		for j := range incs {
+			b := &incs[j]
+			if i == j || b.Service != a.Service || b.Env != a.Env {
+				continue
+			}
+			d := a.FirstSeen.Sub(b.FirstSeen)
+			if d < 0 {
+				d = -d
+			}
+			if d <= correlateWindow {
+				related = append(related, fmt.Sprintf("%s (%dx, %s)", firstLineOf(b.Message), b.Count, b.ID))
+			}
+		}
+		if len(related) > 0 {
+			if len(related) > 3 {
+				related = append(related[:3], fmt.Sprintf("and %d more", len(related)-3))
+			}
+			a.RootCause.Evidence = append(a.RootCause.Evidence, incident.Evidence{Kind: "errors",
+				Text: "started within 10m in the same service: " + strings.Join(related, "; ")})
+		}
+	}
+}

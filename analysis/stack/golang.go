@@ -1,0 +1,491 @@
+package stack
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// Go reads the Go runtime's crash output: unrecovered panics (also
+// "[recovered]" re-panics), fatal errors ("concurrent map writes",
+// "all goroutines are asleep - deadlock!", stack overflow), GOTRACEBACK=all
+// and system dumps, debug.Stack() output, and the frame-only stacks that zap,
+// logrus and pkg/errors print.
+//
+// Decisions a caller may rely on:
+//   - Message is the first error line without the runtime's framing: the
+//     "panic: " prefix and the " [recovered]" / " [recovered, repanicked]"
+//     annotations are dropped; "fatal error: ..." lines are kept whole because
+//     there the prefix is the error class.
+//   - ErrorType carries no request literals: runtime errors lose their
+//     "[3] with length 3" details, "interface conversion: ..." becomes
+//     "interface conversion" (the dynamic type varies per request), and other
+//     panic values are normalized (numbers become N, quoted text and hex
+//     addresses are dropped); a printed typed value ("(main.T) 0xc000..",
+//     "main.Code(42)", "main.Err{...}") becomes its type name.
+//   - In a dump of many goroutines the crashing one is the first listed, as
+//     the runtime prints it first; "runtime stack:" (the system stack of a
+//     fatal error) is used only when no goroutine has frames.
+//   - For a recovered and re-panicked panic the first panic explains the
+//     failure: Frames start below the runtime's panic(...) frame, at the
+//     original site, and each re-panic (its message and the handler frames
+//     above panic(...)) is listed in Chain.
+//   - The "created by" line is kept as the outermost frame, so a goroutine
+//     started directly on library code still names the application line that
+//     started it.
+type Go struct{}
+
+// Language implements Parser.
+func (Go) Language() string { return "go" }
+
+// Start accepts the lines the Go runtime opens a crash with, and the
+// goroutine header that opens a debug.Stack() print. Prefix checks only.
+func (Go) Start(line string) bool {
+	switch {
+	case strings.HasPrefix(line, "panic: "),
+		strings.HasPrefix(line, "fatal error: "),
+		strings.HasPrefix(line, "runtime: goroutine stack exceeds"),
+		strings.HasPrefix(line, "unexpected fault address "):
+		return true
+	}
+	return isGoroutineHeader(line)
+}
+
+// Continue accepts the rest of a crash: the message lines and "[signal ...]"
+// before the stacks, then blank lines, goroutine headers, frames,
+// "created by", elision notes, register dumps and a final "exit status N".
+// It refuses an ordinary log line, which closes the block.
+func (Go) Continue(block []string, line string) bool {
+	if len(block) == 0 {
+		return false
+	}
+	if strings.HasPrefix(block[len(block)-1], "exit status ") {
+		return false
+	}
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" || isStructuralLine(line) {
+		return true
+	}
+	if inStacks(block) {
+		return isFileLine(line) || isFuncLine(line) || isRegisterLine(line) ||
+			strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "fatal error: ")
+	}
+	return continuesMessage(block, line)
+}
+
+// Detect reports whether a structured log field holds a Go stack: a crash
+// header, or a function line followed by a "\t/path/file.go:N" line.
+func (g Go) Detect(block []string) bool {
+	for i, l := range block {
+		l = strings.TrimSuffix(l, "\r")
+		if i == 0 && g.Start(l) {
+			return true
+		}
+		if i > 0 && isFileLine(l) && strings.Contains(l, ".go:") && isFuncLine(block[i-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// isStructuralLine matches lines that belong anywhere in a crash dump.
+func isStructuralLine(l string) bool {
+	switch {
+	case isGoroutineHeader(l),
+		strings.HasPrefix(l, "[signal "),
+		strings.HasPrefix(l, "runtime: "),
+		l == "runtime stack:",
+		strings.HasPrefix(l, "created by "),
+		strings.HasPrefix(l, "...additional frames elided..."),
+		strings.HasPrefix(l, "exit status "),
+		strings.HasPrefix(l, "PC=0x"),
+		strings.HasPrefix(l, "signal arrived during "):
+		return true
+	}
+	return false
+}
+
+// inStacks reports whether block has reached the goroutine stacks. It looks
+// back a few lines only, so feeding a long dump stays linear.
+func inStacks(block []string) bool {
+	if isGoroutineHeader(block[0]) {
+		return true
+	}
+	for i := len(block) - 1; i >= 0 && i >= len(block)-4; i-- {
+		l := block[i]
+		if isGoroutineHeader(l) || l == "runtime stack:" || isFileLine(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxMessageLines bounds how many free-text lines a panic message may span
+// (errors.Join values print several), so a log line that merely starts with
+// "panic: " cannot swallow the log that follows.
+const maxMessageLines = 32
+
+// continuesMessage decides on a free-text line before the stacks: accepted
+// while the message is still contiguous (no blank line yet), short, and the
+// line does not look like a new log entry.
+func continuesMessage(block []string, line string) bool {
+	if len(block) >= maxMessageLines || strings.HasPrefix(line, "panic: ") {
+		return false
+	}
+	if strings.HasPrefix(line, "\t") { // "\tpanic: ..." re-panics, go test's "\trunning tests:"
+		return true
+	}
+	if strings.HasPrefix(line, "fatal error: ") {
+		return !strings.HasPrefix(block[0], "fatal error: ")
+	}
+	for _, l := range block {
+		if l == "" || l == "\r" {
+			return false
+		}
+	}
+	return !looksLikeLogEntry(line)
+}
+
+// looksLikeLogEntry recognises the start of a structured or timestamped log
+// line: JSON, a leading digit (dates, times), or logfmt keys.
+func looksLikeLogEntry(l string) bool {
+	if l == "" {
+		return false
+	}
+	if c := l[0]; c == '{' || (c >= '0' && c <= '9') {
+		return true
+	}
+	return strings.HasPrefix(l, "time=") || strings.HasPrefix(l, "level=") ||
+		strings.HasPrefix(l, "ts=") || strings.HasPrefix(l, "msg=")
+}
+
+// isGoroutineHeader matches "goroutine 12 [chan receive, 5 minutes]:" and
+// the system form "goroutine 1 gp=0x.. m=0 mp=0x.. [running]:".
+func isGoroutineHeader(l string) bool {
+	if len(l) < len("goroutine 1 [x]:") || !strings.HasPrefix(l, "goroutine ") {
+		return false
+	}
+	if c := l[len("goroutine ")]; c < '0' || c > '9' {
+		return false
+	}
+	return strings.HasSuffix(l, "]:") || strings.HasSuffix(l, "]:\r")
+}
+
+// isFileLine matches "\t/path/file.go:42 +0x1d" (and trimpath, fp= and
+// "<autogenerated>:1" forms): a tab, then a location ending in :digits.
+func isFileLine(l string) bool {
+	if len(l) < 4 || l[0] != '\t' || l[1] == '\t' || l[1] == ' ' {
+		return false
+	}
+	_, _, ok := splitFileLine(l)
+	return ok
+}
+
+// splitFileLine returns the path and line of a file line.
+func splitFileLine(l string) (path string, line int, ok bool) {
+	l = strings.TrimSuffix(l[1:], "\r")
+	if i := strings.Index(l, " +0x"); i >= 0 {
+		l = l[:i]
+	} else if i := strings.Index(l, " fp=0x"); i >= 0 {
+		l = l[:i]
+	}
+	colon := strings.LastIndexByte(l, ':')
+	if colon <= 0 || colon == len(l)-1 || len(l)-colon > 11 {
+		return "", 0, false
+	}
+	n := 0
+	for _, c := range []byte(l[colon+1:]) {
+		if c < '0' || c > '9' {
+			return "", 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return l[:colon], n, true
+}
+
+// isFuncLine matches a frame's function line: "pkg.fn(args)", the zap and
+// pkg/errors form without arguments ("main.handler"), or "created by".
+// The part before the argument list holds no blanks.
+func isFuncLine(l string) bool {
+	l = strings.TrimSuffix(l, "\r")
+	if l == "" || l[0] == '\t' || l[0] == ' ' {
+		return false
+	}
+	if strings.HasPrefix(l, "created by ") {
+		return len(l) > len("created by ") && l[len("created by ")] != ' '
+	}
+	if strings.HasSuffix(l, ")") {
+		open := strings.IndexByte(l, '(')
+		return open > 0 && strings.IndexByte(l[:open], ' ') < 0
+	}
+	// Frames without arguments must at least name a package: "pkg.fn".
+	return strings.IndexByte(l, ' ') < 0 && strings.IndexByte(l, '.') > 0
+}
+
+// isRegisterLine matches the register dump GOTRACEBACK=crash prints
+// ("rax    0x0", "r8     0x1").
+func isRegisterLine(l string) bool {
+	i := strings.IndexByte(l, ' ')
+	if i < 2 || i > 6 {
+		return false
+	}
+	return strings.HasPrefix(strings.TrimLeft(l[i:], " "), "0x")
+}
+
+// Parse reads a complete block. It never fails: what it cannot read is named
+// in Problems.
+func (Go) Parse(block []string) incident.Trace {
+	t := incident.Trace{Language: "go"}
+	h, rest := readHeader(block)
+	stacks := scanStacks(block[rest:])
+	g := stacks.pick()
+	t.Problems = append(t.Problems, stacks.problems...)
+	switch {
+	case g == nil && (h.fatal != "" || len(h.panics) > 0):
+		t.Problems = append(t.Problems, "no goroutine stack after the error line (truncated trace?)")
+	case g == nil:
+		t.Problems = append(t.Problems, "no Go stack frames found")
+	default:
+		t.Goroutine = g.id
+		t.Problems = append(t.Problems, g.problems...)
+		t.Frames = g.frames
+	}
+	switch {
+	case len(h.panics) > 0:
+		t.Message, t.ErrorType = h.panics[0], panicErrorType(h.panics[0])
+		t.Frames, t.Chain = splitRepanics(h, t.Frames)
+	case h.fatal != "":
+		t.Message, t.ErrorType = h.fatal, normalizeMessage(h.fatal)
+	case h.text != "":
+		t.Message, t.ErrorType = h.text, normalizeMessage(h.text)
+	}
+	return t
+}
+
+// header is what precedes the stacks.
+type header struct {
+	panics    []string // panic values, oldest first, annotations removed
+	recovered bool     // a panic line carried "[recovered"
+	fatal     string   // "fatal error: ..." line
+	text      string   // first free-text line (pkg/errors prints the message first)
+}
+
+// readHeader reads the lines before the first stack and returns the index
+// where the stacks begin.
+func readHeader(block []string) (header, int) {
+	var h header
+	for i, l := range block {
+		l = strings.TrimSuffix(l, "\r")
+		if isGoroutineHeader(l) || l == "runtime stack:" ||
+			(isFuncLine(l) && i+1 < len(block) && isFileLine(block[i+1])) {
+			return h, i
+		}
+		switch p := strings.TrimPrefix(l, "\t"); {
+		case strings.HasPrefix(p, "panic: "):
+			v := p[len("panic: "):]
+			if j := strings.LastIndex(v, " [recovered"); j >= 0 && strings.HasSuffix(v, "]") {
+				v, h.recovered = v[:j], true
+			}
+			h.panics = append(h.panics, v)
+		case strings.HasPrefix(l, "fatal error: "):
+			if h.fatal == "" {
+				h.fatal = l
+			}
+		case h.text == "" && len(h.panics) == 0 && h.fatal == "" && l != "" &&
+			!isStructuralLine(l) && !strings.HasPrefix(l, "unexpected fault address"):
+			h.text = l
+		}
+	}
+	return h, len(block)
+}
+
+// goroutine is one stack of a dump.
+type goroutine struct {
+	id       int // -1 for "runtime stack:", 0 when the block had no header
+	frames   []incident.Frame
+	problems []string
+}
+
+// stacks holds the goroutines read so far; only the one Parse picks has its
+// frames read, so a dump of thousands of goroutines costs one scan.
+type stacks struct {
+	first, system *goroutine
+	problems      []string
+}
+
+func (s *stacks) pick() *goroutine {
+	if s.first != nil {
+		return s.first
+	}
+	return s.system
+}
+
+// scanStacks reads the first goroutine with frames (and the system stack).
+func scanStacks(lines []string) stacks {
+	var s stacks
+	for i := 0; i < len(lines); {
+		l := strings.TrimSuffix(lines[i], "\r")
+		switch {
+		case isGoroutineHeader(l) || l == "runtime stack:" || i == 0:
+			g := &goroutine{id: -1}
+			start := i + 1
+			if isGoroutineHeader(l) {
+				g.id = goroutineID(l)
+			} else if l != "runtime stack:" {
+				g.id, start = 0, i
+			}
+			i = readFrames(lines, start, g)
+			if g.id == -1 && s.system == nil {
+				s.system = g
+			} else if g.id != -1 && len(g.frames) > 0 {
+				s.first = g
+				return s
+			}
+		default:
+			i++
+		}
+	}
+	return s
+}
+
+func goroutineID(header string) int {
+	rest := header[len("goroutine "):]
+	end := 0
+	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+		end++
+	}
+	n, _ := strconv.Atoi(rest[:end])
+	return n
+}
+
+// readFrames reads function/file line pairs from lines[i:] into g until the
+// next header, returning the index of the line that ended the stack.
+func readFrames(lines []string, i int, g *goroutine) int {
+	for ; i < len(lines); i++ {
+		l := strings.TrimSuffix(lines[i], "\r")
+		switch {
+		case isGoroutineHeader(l) || l == "runtime stack:":
+			return i
+		case l == "" || strings.HasPrefix(l, "exit status ") || isRegisterLine(l) ||
+			strings.HasPrefix(l, "PC=0x") || strings.HasPrefix(l, "\tgoroutine running on other thread"):
+		case strings.HasPrefix(l, "...additional frames elided..."):
+			g.problems = append(g.problems, "the runtime elided frames in the middle of the stack")
+		case isFuncLine(l):
+			f := parseFuncLine(l)
+			if i+1 < len(lines) && isFileLine(lines[i+1]) {
+				f.Path, f.Line, _ = splitFileLine(lines[i+1])
+				i++
+			} else {
+				g.problems = append(g.problems, "frame "+quoteShort(f.Function)+" has no file line (torn trace?)")
+			}
+			f.Library = isLibrary(f.Package, f.Path)
+			g.frames = append(g.frames, f)
+		case isFileLine(l):
+			g.problems = append(g.problems, "file line "+quoteShort(l[1:])+" has no function line")
+		default:
+			g.problems = append(g.problems, "skipped line "+quoteShort(l))
+		}
+	}
+	return i
+}
+
+func quoteShort(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// parseFuncLine strips the argument list (and "created by ... in goroutine
+// N") from a function line and derives the import path.
+func parseFuncLine(l string) incident.Frame {
+	name := l
+	if strings.HasPrefix(name, "created by ") {
+		name = name[len("created by "):]
+		if j := strings.Index(name, " in goroutine "); j >= 0 {
+			name = name[:j]
+		}
+	}
+	name = stripArgs(name)
+	return incident.Frame{Function: name, Package: funcPackage(name)}
+}
+
+// stripArgs removes the trailing parenthesised argument list, matching
+// parentheses so "main.(*Cart).Total(...)" keeps its receiver.
+func stripArgs(name string) string {
+	if !strings.HasSuffix(name, ")") {
+		return name
+	}
+	depth := 0
+	for i := len(name) - 1; i >= 0; i-- {
+		switch name[i] {
+		case ')':
+			depth++
+		case '(':
+			depth--
+			if depth == 0 {
+				if i == 0 {
+					return name
+				}
+				return name[:i]
+			}
+		}
+	}
+	return name
+}
+
+// funcPackage returns the import path in a function name: up to the last
+// "/" plus the first "."-separated element after it. The linker escapes a
+// dot in the last path element as %2e ("gopkg.in/yaml%2ev3.Unmarshal").
+func funcPackage(name string) string {
+	if name == "panic" {
+		return "runtime" // Go 1.21+ prints runtime.gopanic as panic(...)
+	}
+	slash := strings.LastIndexByte(name, '/')
+	dot := strings.IndexByte(name[slash+1:], '.')
+	if dot < 0 {
+		return ""
+	}
+	pkg := name[:slash+1+dot]
+	if strings.Contains(pkg, "%2e") {
+		pkg = strings.ReplaceAll(pkg, "%2e", ".")
+	}
+	return pkg
+}
+
+// splitRepanics separates a recovered-and-re-panicked stack. The runtime
+// prints the newest handler on top, then panic(...), then the site of the
+// panic it was handling: the frames below the last panic(...) belong to the
+// first panic, which Parse reports; each handler segment becomes a Chain
+// entry, oldest re-panic first.
+func splitRepanics(h header, frames []incident.Frame) ([]incident.Frame, []incident.Trace) {
+	if len(h.panics) < 2 && !h.recovered {
+		return frames, nil
+	}
+	var cuts []int
+	for i, f := range frames {
+		if f.Function == "panic" || f.Function == "runtime.gopanic" {
+			cuts = append(cuts, i)
+		}
+	}
+	if len(cuts) == 0 || cuts[len(cuts)-1] == len(frames)-1 {
+		return frames, nil
+	}
+	var chain []incident.Trace
+	for j := len(cuts) - 1; j >= 0; j-- {
+		from := 0
+		if j > 0 {
+			from = cuts[j-1] + 1
+		}
+		msg := h.panics[0] // "[recovered, repanicked]": the same value again
+		if k := len(h.panics) - 1 - j; k >= 1 {
+			msg = h.panics[k]
+		}
+		chain = append(chain, incident.Trace{
+			Language: "go", ErrorType: panicErrorType(msg), Message: msg,
+			Frames: frames[from:cuts[j]],
+		})
+	}
+	return frames[cuts[len(cuts)-1]+1:], chain
+}

@@ -1,0 +1,405 @@
+package stack
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// Node reads V8 stack traces as Node.js prints them for an uncaught
+// exception:
+//
+//	/usr/src/app/index.js:10
+//	    return o.x.y;
+//	               ^
+//
+//	TypeError: Cannot read properties of undefined (reading 'y')
+//	    at get (/usr/src/app/index.js:10:16)
+//	    at async Promise.all (index 0)
+//
+//	Node.js v20.20.2
+//
+// and as error.stack is logged ("TypeError: ..." followed by frames), also
+// unhandled rejections and old V8 messages. An error's properties block
+// ("{ code: 'ENOENT', [cause]: ... }") is part of the trace; a "[cause]"
+// with frames becomes the primary trace, like a Java "Caused by", and the
+// wrapping error goes to Chain. ErrorType is the class only: V8 messages
+// carry property names and values.
+type Node struct{}
+
+// Language implements Parser.
+func (Node) Language() string { return "node" }
+
+// Start accepts the "/path/file.js:10" location header of an uncaught
+// exception, an "XxxError: msg" or "Error [CODE]: msg" header, and the
+// unhandled-rejection forms. It allocates nothing.
+func (Node) Start(line string) bool {
+	if line == "" {
+		return false
+	}
+	switch c := line[0]; {
+	case c >= 'A' && c <= 'Z':
+		if nodeHeaderClassEnd(line, true) > 0 || nodeIsLocationHeader(line) {
+			return true
+		}
+		return strings.HasPrefix(line, "Uncaught ") && nodeHeaderClassEnd(line[len("Uncaught "):], true) > 0
+	case c == '/' || c == 'f' || c == 'n':
+		return nodeIsLocationHeader(line)
+	case c == '[':
+		return strings.HasPrefix(line, "[UnhandledPromiseRejection") || nodeIsLocationHeader(line)
+	case c == '(':
+		return strings.HasPrefix(line, "(node:") && strings.Contains(line, ") UnhandledPromiseRejectionWarning: ")
+	}
+	return false
+}
+
+// nodeHeaderClassEnd returns the length of the error class opening a
+// header line ("TypeError: ...", "Error [ERR_X]: ...", "RangeError"), or 0.
+// With strict, the class must end in "Error" (or be an unhandled
+// rejection); otherwise any identifier followed by ':' counts.
+func nodeHeaderClassEnd(line string, strict bool) int {
+	i := 0
+	for i < len(line) && (isLetterByte(line[i]) || line[i] == '_' || line[i] == '$' ||
+		i > 0 && line[i] >= '0' && line[i] <= '9') {
+		i++
+	}
+	if i == 0 {
+		return 0
+	}
+	if i < len(line) && line[i] != ':' && !strings.HasPrefix(line[i:], " [") {
+		return 0
+	}
+	if strict && !strings.HasSuffix(line[:i], "Error") && line[:i] != "UnhandledPromiseRejection" {
+		return 0
+	}
+	return i
+}
+
+// nodeIsLocationHeader reports whether line is "path:line" with no spaces,
+// as Node prints above the source line of an uncaught exception
+// ("/app/index.js:10", "file:///app/x.mjs:3", "node:fs:573", "[eval]:1").
+func nodeIsLocationHeader(line string) bool {
+	if line == "" {
+		return false
+	}
+	last := line[len(line)-1]
+	if last < '0' || last > '9' {
+		return false
+	}
+	colon := strings.LastIndexByte(line, ':')
+	if colon <= 0 || strings.IndexByte(line, ' ') >= 0 || strings.IndexByte(line, '\t') >= 0 {
+		return false
+	}
+	for i := colon + 1; i < len(line); i++ {
+		if line[i] < '0' || line[i] > '9' {
+			return false
+		}
+	}
+	switch {
+	case line[0] == '/', strings.HasPrefix(line, "file://"), strings.HasPrefix(line, "node:"),
+		strings.HasPrefix(line, "[eval]"):
+		return true
+	}
+	return len(line) > 3 && isLetterByte(line[0]) && line[1] == ':' && line[2] == '\\'
+}
+
+// Continue accepts frames, the source/caret/blank lines of the uncaught
+// exception header, an error's properties block, and the closing
+// "Node.js vNN" line, after which the block is complete.
+func (Node) Continue(block []string, line string) bool {
+	if len(block) == 0 || strings.HasPrefix(block[len(block)-1], "Node.js v") {
+		return false
+	}
+	t := skipIndent(line)
+	if nodeIsFrameLine(t) || strings.HasPrefix(line, "Node.js v") {
+		return true
+	}
+	if strings.HasPrefix(t, "... ") && strings.HasSuffix(t, " ...") {
+		return true // "... 4 lines matching cause stack trace ..."
+	}
+	if len(block) >= nodeMaxBlock {
+		return false
+	}
+	if (len(t) < len(line) || t != "" && (t[0] == '}' || t[0] == ']')) && nodeOpenDepth(block) > 0 {
+		return true // an indented property line or the closing brace
+	}
+	if nodeIsLocationHeader(block[0]) && len(block) < 8 && nodeHeaderArea(block) {
+		return true // source, caret, blank and error lines
+	}
+	last := block[len(block)-1]
+	return strings.TrimSpace(line) == "" && strings.TrimSpace(last) != ""
+}
+
+// nodeMaxBlock bounds a block outside its frames: V8 keeps 10 frames by
+// default, so a longer properties block is a log that never closed its brace.
+const nodeMaxBlock = 500
+
+// nodeIsFrameLine reports whether t (left-trimmed) is "at ...".
+func nodeIsFrameLine(t string) bool {
+	return len(t) > 3 && t[0] == 'a' && t[1] == 't' && t[2] == ' '
+}
+
+// nodeHeaderArea reports whether no frame has been seen yet.
+func nodeHeaderArea(block []string) bool {
+	for _, l := range block {
+		if nodeIsFrameLine(skipIndent(l)) {
+			return false
+		}
+	}
+	return true
+}
+
+// nodeOpenDepth counts the braces and brackets of an error's properties
+// block still open at the end of block: a line ending in '{' or '[' opens
+// one, a line starting with '}' or ']' closes one.
+func nodeOpenDepth(block []string) int {
+	depth := 0
+	for _, l := range block {
+		l = strings.TrimRight(l, " \t\r")
+		if l == "" {
+			continue
+		}
+		t := skipIndent(l)
+		if t[0] == '}' || t[0] == ']' {
+			depth--
+		}
+		if e := l[len(l)-1]; (e == '{' || e == '[') && len(t) > 1 || t == "{" || t == "[" {
+			depth++
+		}
+	}
+	return depth
+}
+
+// Detect accepts an error header or V8 frames: "at fn (file:1:2)" or
+// "at file:1:2", whose line:column pair tells them from JVM frames.
+func (n Node) Detect(block []string) bool {
+	for _, l := range block {
+		t := skipIndent(l)
+		if nodeIsFrameLine(t) {
+			f := nodeParseFrame(t)
+			if f.Column > 0 || f.Path == "<anonymous>" || strings.HasPrefix(f.Path, "node:") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nodeSegment is one error of the block: the thrown one or a [cause].
+type nodeSegment struct {
+	trace incident.Trace
+	cause bool
+}
+
+// Parse reads a V8 trace block. It never fails: what it cannot read is
+// listed in Problems.
+func (Node) Parse(block []string) incident.Trace {
+	var loc *incident.Frame
+	i := 0
+	if len(block) > 0 && nodeIsLocationHeader(block[0]) {
+		f := nodeParseLocation(block[0])
+		loc = &f
+		i = 2 // the header and the source line
+		for i < len(block) && (strings.Trim(block[i], " \t\r^") == "" ||
+			strings.HasPrefix(block[i], "(Use `node")) {
+			i++
+		}
+	}
+	for i < len(block) && strings.TrimSpace(block[i]) == "" {
+		i++
+	}
+	segs := []nodeSegment{{}}
+	if i < len(block) && !nodeIsFrameLine(skipIndent(block[i])) {
+		segs[0].trace.ErrorType, segs[0].trace.Message = nodeParseHeader(block[i])
+		i++
+	}
+	for ; i < len(block); i++ {
+		t := strings.TrimRight(skipIndent(block[i]), "\r")
+		cur := &segs[len(segs)-1]
+		switch {
+		case nodeIsFrameLine(t):
+			cur.trace.Frames = append(cur.trace.Frames, nodeParseFrame(t))
+		case strings.HasPrefix(t, "[cause]: "):
+			s := nodeSegment{cause: true}
+			s.trace.ErrorType, s.trace.Message = nodeParseHeader(t[len("[cause]: "):])
+			segs = append(segs, s)
+		}
+	}
+	return nodeAssemble(segs, loc)
+}
+
+// nodeAssemble picks the deepest [cause] with frames as primary. When the
+// thrown value had no stack (throw "text"), the location header is its
+// only frame.
+func nodeAssemble(segs []nodeSegment, loc *incident.Frame) incident.Trace {
+	if len(segs[0].trace.Frames) == 0 && loc != nil {
+		segs[0].trace.Frames = []incident.Frame{*loc}
+	}
+	primary := 0
+	for i := 1; i < len(segs); i++ {
+		if segs[i].cause && len(segs[i].trace.Frames) > 0 {
+			primary = i
+		}
+	}
+	tr := segs[primary].trace
+	for i := range segs {
+		segs[i].trace.Language = "node"
+		if i != primary {
+			tr.Chain = append(tr.Chain, segs[i].trace)
+		}
+	}
+	tr.Language = "node"
+	if tr.Message == "" {
+		tr.Problems = append(tr.Problems, "no error line")
+	} else if tr.ErrorType == "" {
+		tr.Problems = append(tr.Problems, "thrown value is not an Error: "+javaClip(tr.Message))
+	}
+	if len(tr.Frames) == 0 {
+		tr.Problems = append(tr.Problems, "no frames")
+	}
+	return tr
+}
+
+// nodeParseHeader returns the error class and the message line, unwrapping
+// the unhandled-rejection and "Uncaught" forms.
+func nodeParseHeader(line string) (errorType, message string) {
+	line = strings.TrimRight(line, "\r")
+	if strings.HasPrefix(line, "(node:") {
+		if _, after, ok := strings.Cut(line, ") UnhandledPromiseRejectionWarning: "); ok {
+			line = after
+		}
+	}
+	line = strings.TrimPrefix(line, "Uncaught ")
+	message = strings.TrimSuffix(line, " {")
+	if strings.HasPrefix(message, "[UnhandledPromiseRejection") {
+		return "UnhandledPromiseRejection", message
+	}
+	if n := nodeHeaderClassEnd(message, false); n > 0 && n < len(message) {
+		return message[:n], message
+	}
+	if n := nodeHeaderClassEnd(message, true); n > 0 {
+		return message[:n], message // "TypeError" alone
+	}
+	return "", message
+}
+
+// nodeParseFrame reads "at [async ]fn (location)" or "at location" (t is
+// left-trimmed and starts with "at ").
+func nodeParseFrame(t string) incident.Frame {
+	rest := strings.TrimSpace(strings.TrimSuffix(strings.TrimRight(t[3:], " \r"), " {"))
+	rest = strings.TrimPrefix(rest, "async ")
+	fn, loc := "", rest
+	if strings.HasSuffix(rest, ")") {
+		if open := nodeMatchingParen(rest); open >= 0 {
+			fn, loc = strings.TrimSpace(rest[:open]), rest[open+1:len(rest)-1]
+		}
+	}
+	if strings.HasPrefix(loc, "eval at ") {
+		if c := strings.LastIndex(loc, ", "); c >= 0 {
+			loc = loc[c+2:]
+		}
+	}
+	f := nodeParseLocation(loc)
+	f.Function = fn
+	return f
+}
+
+// nodeMatchingParen returns the index of the '(' matching the final ')'.
+func nodeMatchingParen(s string) int {
+	depth := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		switch s[i] {
+		case ')':
+			depth++
+		case '(':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// nodeParseLocation reads "path:line:col" or "path:line"; a location
+// without numbers ("<anonymous>", "index 0", "native") is kept as the path.
+func nodeParseLocation(loc string) incident.Frame {
+	var f incident.Frame
+	path := loc
+	if n, rest, ok := nodeCutNumber(path); ok {
+		f.Line, path = n, rest
+		if n2, rest2, ok := nodeCutNumber(path); ok {
+			f.Line, f.Column, path = n2, n, rest2
+		}
+	}
+	f.Path = nodeCleanPath(path)
+	f.Library = nodeIsLibrary(f.Path)
+	f.Package = nodePackage(f.Path)
+	return f
+}
+
+// nodeCutNumber splits a trailing ":123" off s.
+func nodeCutNumber(s string) (int, string, bool) {
+	c := strings.LastIndexByte(s, ':')
+	if c <= 0 || c == len(s)-1 {
+		return 0, s, false
+	}
+	n, err := strconv.Atoi(s[c+1:])
+	if err != nil || n < 0 {
+		return 0, s, false
+	}
+	return n, s[:c], true
+}
+
+// nodeCleanPath turns file:// and webpack:// URLs into paths.
+func nodeCleanPath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "file://"); ok {
+		return rest
+	}
+	if rest, ok := strings.CutPrefix(p, "webpack://"); ok {
+		if !strings.HasPrefix(rest, "/") {
+			// webpack://project-name/./src/x.js
+			if s := strings.IndexByte(rest, '/'); s >= 0 {
+				rest = rest[s:]
+			}
+		}
+		if strings.HasPrefix(rest, "/./") {
+			rest = rest[3:]
+		}
+		return rest
+	}
+	return p
+}
+
+// nodeIsLibrary reports frames of Node itself (node:*, internal/*, old
+// core files printed without a directory, <anonymous>, native) and of
+// node_modules.
+func nodeIsLibrary(p string) bool {
+	switch {
+	case p == "", strings.HasPrefix(p, "node:"), strings.HasPrefix(p, "internal/"):
+		return true
+	case strings.Contains(p, "/node_modules/"), strings.Contains(p, `\node_modules\`),
+		strings.HasPrefix(p, "node_modules/"):
+		return true
+	}
+	return !strings.ContainsAny(p, `/\`)
+}
+
+// nodePackage returns the npm package of a node_modules frame.
+func nodePackage(p string) string {
+	p = strings.ReplaceAll(p, `\`, "/")
+	i := strings.LastIndex(p, "node_modules/")
+	if i < 0 {
+		return ""
+	}
+	rest := p[i+len("node_modules/"):]
+	parts := strings.SplitN(rest, "/", 3)
+	if strings.HasPrefix(rest, "@") && len(parts) >= 2 {
+		return parts[0] + "/" + parts[1]
+	}
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[0]
+}

@@ -1,0 +1,56 @@
+// Package stack reads stack traces printed by language runtimes. Each
+// language is one file implementing Parser, registered in Parsers.
+//
+// Parsers are pure: lines in, incident.Trace out. They never fail; a torn or
+// truncated trace yields the frames that could be read plus Problems.
+// Frames are returned innermost first (Frames[0] is where the error was
+// raised), whatever order the runtime printed them in.
+package stack
+
+import "github.com/faultline-dev/faultline/incident"
+
+// Parser reads one language's traces. The reassembler (package reassemble)
+// drives it line by line over each log stream:
+//
+//	Start(line) opens a block; Continue(block, line) extends it while it
+//	returns true; the first line it refuses closes the block, which is then
+//	handed to Parse.
+//
+// Start and Continue run on every log line, so they must be cheap: check a
+// prefix or a byte before any regular expression, and never allocate on the
+// common no-match path.
+type Parser interface {
+	// Language is the name used in incidents: "go", "java", "python", "node".
+	Language() string
+	// Start reports whether line can open a trace of this language.
+	Start(line string) bool
+	// Continue reports whether line belongs to the trace whose lines so far
+	// are block (block[0] is the line Start accepted).
+	Continue(block []string, line string) bool
+	// Detect reports whether block, taken from one structured log field
+	// (a "stack" or "stacktrace" value), looks like this language's trace,
+	// possibly without the header line (zap, logrus and debug.Stack print
+	// frames only).
+	Detect(block []string) bool
+	// Parse reads a complete block.
+	Parse(block []string) incident.Trace
+}
+
+// Parsers lists every language, in the order Start is tried. Adding a
+// language is one new file plus its entry here.
+var Parsers = []Parser{
+	Go{},
+	Java{},
+	Python{},
+	Node{},
+}
+
+// ByLanguage returns the parser for a language name, or nil.
+func ByLanguage(lang string) Parser {
+	for _, p := range Parsers {
+		if p.Language() == lang {
+			return p
+		}
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/faultline-dev/faultline/analysis"
+	"github.com/faultline-dev/faultline/analysis/pathmap"
+	"github.com/faultline-dev/faultline/config"
+	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/lsp"
+	"github.com/faultline-dev/faultline/telemetry"
+)
+
+// engine adapts the analysis pipeline to the language server: one analysis
+// per poll and workspace root. The git handle (and its blame and line-map
+// caches) lives across polls; the path index is rebuilt each poll so new
+// files are seen.
+type engine struct {
+	labels map[string]string // labels for plain-text logs, from flags
+	window time.Duration     // how far back backends are queried
+
+	mu    sync.Mutex
+	repos map[string]*analysis.Workspace
+}
+
+func newEngine(labels map[string]string, window time.Duration) *engine {
+	return &engine{labels: labels, window: window, repos: map[string]*analysis.Workspace{}}
+}
+
+// Analyze implements lsp.Engine.
+func (e *engine) Analyze(ctx context.Context, root string, cfg config.Config) (lsp.Result, error) {
+	ws, err := e.workspace(root, cfg)
+	if err != nil {
+		return lsp.Result{}, err
+	}
+	srcs, deploys, problems := buildSources(root, cfg, e.labels)
+	q := telemetry.Query{}
+	if e.window > 0 {
+		now := time.Now()
+		q = telemetry.Query{Start: now.Add(-e.window), End: now}
+	}
+	res, fetched, err := ws.Run(ctx, srcs, q, deploys)
+	if err != nil {
+		return lsp.Result{}, err
+	}
+	out := lsp.Result{Incidents: res.Incidents, Empty: res.Empty}
+	for _, p := range problems {
+		out.Sources = append(out.Sources, lsp.SourceStatus{Name: p.name, Err: p.err.Error()})
+	}
+	for _, f := range fetched {
+		st := lsp.SourceStatus{Name: f.Name, OK: f.Err == nil}
+		if f.Err != nil {
+			st.Err = f.Err.Error()
+		}
+		out.Sources = append(out.Sources, st)
+	}
+	return out, nil
+}
+
+func (e *engine) workspace(root string, cfg config.Config) (*analysis.Workspace, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	opt := pathOptions(cfg)
+	if ws := e.repos[root]; ws != nil {
+		m, err := pathmap.New(root, opt)
+		if err != nil {
+			return nil, fmt.Errorf("index workspace %s: %w", root, err)
+		}
+		ws.Mapper = m
+		return ws, nil
+	}
+	ws, err := analysis.OpenWorkspace(root, opt)
+	if err != nil {
+		return nil, err
+	}
+	e.repos[root] = ws
+	return ws, nil
+}
+
+func pathOptions(cfg config.Config) pathmap.Options {
+	opt := pathmap.Options{ServiceDirs: cfg.Services}
+	for _, r := range cfg.PathRules {
+		opt.Rules = append(opt.Rules, pathmap.Rule{From: r.From, To: r.To})
+	}
+	return opt
+}
+
+type sourceProblem struct {
+	name string
+	err  error
+}
+
+// buildSources turns configured sources into telemetry sources and reads the
+// deploy events. A source that cannot be built is reported, not fatal: the
+// others still run.
+func buildSources(root string, cfg config.Config, labels map[string]string) ([]telemetry.Source, []incident.Deploy, []sourceProblem) {
+	var srcs []telemetry.Source
+	var problems []sourceProblem
+	for _, s := range cfg.Sources {
+		src, err := newSource(root, s, labels)
+		if err != nil {
+			problems = append(problems, sourceProblem{s.Name(), err})
+			continue
+		}
+		srcs = append(srcs, src)
+	}
+	var deploys []incident.Deploy
+	if cfg.Deploys != "" {
+		ds, err := readDeploys(resolve(root, cfg.Deploys))
+		if err != nil {
+			problems = append(problems, sourceProblem{"deploys " + cfg.Deploys, err})
+		}
+		deploys = ds
+	}
+	return srcs, deploys, problems
+}
+
+// newSource builds one backend. Adding a backend is one case here plus its
+// file in telemetry.
+func newSource(root string, s config.Source, labels map[string]string) (telemetry.Source, error) {
+	switch s.Kind {
+	case "file", "":
+		p := s.Path
+		if p == "" {
+			p = s.URL
+		}
+		if p == "" {
+			return nil, fmt.Errorf("file source without a path")
+		}
+		l := labels
+		if len(s.Labels) > 0 {
+			l = telemetry.NormalizeLabels(s.Labels)
+		}
+		return telemetry.NewFileSource(resolve(root, p), l), nil
+	}
+	return nil, fmt.Errorf("unknown source kind %q (known: file)", s.Kind)
+}
+
+// parseSourceSpec reads the KIND:URL form of --source.
+func parseSourceSpec(spec, selector string) (config.Source, error) {
+	kind, url, ok := strings.Cut(spec, ":")
+	if !ok || url == "" || kind == "" {
+		return config.Source{}, fmt.Errorf("--source %q: want KIND:URL, e.g. loki:http://127.0.0.1:3100", spec)
+	}
+	s := config.Source{Kind: kind, URL: url, Selector: selector}
+	if kind == "file" {
+		s = config.Source{Kind: kind, Path: url}
+	}
+	return s, nil
+}
+
+func readDeploys(path string) ([]incident.Deploy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read deploys %s: %w", path, unwrapPathErr(err))
+	}
+	defer f.Close()
+	ds, _, err := telemetry.ReadDeploys(f)
+	if err != nil {
+		return nil, fmt.Errorf("read deploys %s: %w", path, err)
+	}
+	return ds, nil
+}
+
+func resolve(root, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(root, p)
+}

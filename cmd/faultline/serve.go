@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/faultline-dev/faultline/config"
+	"github.com/faultline-dev/faultline/lsp"
+)
+
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	logFile := fs.String("log-file", "", "append the server log to this file")
+	poll := fs.Duration("poll", 0, "poll interval (default: poll_interval from .faultline.yaml, else 30s)")
+	window := fs.Duration("window", 0, "how far back backends are queried each poll (default: whole files, 24h for backends)")
+	var sf sourceFlags
+	sf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	var extra []config.Source
+	for _, p := range sf.logs {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return fmt.Errorf("--logs %s: %w", p, err)
+		}
+		extra = append(extra, config.Source{Kind: "file", Path: abs})
+	}
+	for _, spec := range sf.sources {
+		src, err := parseSourceSpec(spec, sf.selector)
+		if err != nil {
+			return err
+		}
+		extra = append(extra, src)
+	}
+	var deploys string
+	if len(sf.deploys) > 0 {
+		abs, err := filepath.Abs(sf.deploys[0])
+		if err != nil {
+			return fmt.Errorf("--deploys %s: %w", sf.deploys[0], err)
+		}
+		deploys = abs
+	}
+	labels, err := sf.defaultLabels()
+	if err != nil {
+		return err
+	}
+	opt := lsp.Options{
+		Engine:       newEngine(labels, *window),
+		PollInterval: *poll,
+		ExtraSources: extra,
+		Deploys:      deploys,
+	}
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("--log-file: %w", err)
+		}
+		defer f.Close()
+		opt.Log = f
+	}
+	return lsp.Serve(ctx, stdio{}, opt)
+}
+
+// stdio is the LSP stream: requests on stdin, replies on stdout.
+type stdio struct{}
+
+func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
+func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
+func (stdio) Close() error {
+	_ = os.Stdin.Close()
+	return os.Stdout.Close()
+}

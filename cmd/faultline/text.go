@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/faultline-dev/faultline/analysis"
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// writeText prints incidents in compiler style, so editors and terminals
+// link `path:line:col:` to the file, with a short code frame under each.
+func writeText(w io.Writer, root string, res analysis.Result) error {
+	bw := bufio.NewWriter(w)
+	for _, inc := range res.Incidents {
+		loc := "?"
+		if l := inc.Location; l != nil {
+			col := l.Column
+			if col == 0 {
+				col = 1
+			}
+			loc = fmt.Sprintf("%s:%d:%d", l.File, l.Line, col)
+		} else if len(inc.Frames) > 0 {
+			loc = fmt.Sprintf("%s:%d (not in this workspace)", inc.Frames[0].OriginalPath, inc.Frames[0].OriginalLine)
+		}
+		fmt.Fprintf(bw, "%s: %s: %s (%s)\n", loc, sanitize(inc.ErrorType), sanitize(inc.Message), summaryCounts(inc))
+		if l := inc.Location; l != nil {
+			codeFrame(bw, filepath.Join(root, filepath.FromSlash(l.File)), l.Line)
+			if l.Note != "" {
+				fmt.Fprintf(bw, "    note: %s\n", sanitize(l.Note))
+			}
+		}
+		if rc := inc.RootCause; rc != nil && rc.Summary != "" {
+			fmt.Fprintf(bw, "    cause (%.0f%%): %s\n", rc.Confidence*100, sanitize(rc.Summary))
+		}
+		fmt.Fprintln(bw)
+	}
+	if len(res.Incidents) == 0 {
+		fmt.Fprintln(bw, "no incidents.")
+	}
+	if res.Empty != "" {
+		fmt.Fprintln(bw, "why:", res.Empty)
+	}
+	return bw.Flush()
+}
+
+// summaryCounts is "14x in checkout/prod since 10:42, after v1.4.0".
+func summaryCounts(inc incident.Incident) string {
+	where := inc.Service
+	if inc.Env != "" {
+		where += "/" + inc.Env
+	}
+	s := fmt.Sprintf("%dx", inc.Count)
+	if where != "" {
+		s += " in " + where
+	}
+	s += " since " + inc.FirstSeen.Format("2006-01-02 15:04")
+	if inc.Deploy != nil {
+		s += ", after " + inc.Deploy.Version
+	} else if len(inc.Versions) > 0 {
+		s += ", " + strings.Join(inc.Versions, ", ")
+	}
+	return s
+}
+
+// codeFrame prints the failing line with one line of context either side.
+func codeFrame(w io.Writer, path string, line int) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for n := 1; sc.Scan() && n <= line+1; n++ {
+		if n < line-1 {
+			continue
+		}
+		mark := "  "
+		if n == line {
+			mark = "> "
+		}
+		fmt.Fprintf(w, "  %s%5d | %s\n", mark, n, strings.ReplaceAll(sanitize(sc.Text()), "\t", "    "))
+	}
+}
+
+// sanitize removes control characters and ANSI escapes: log text is
+// untrusted and must not drive the terminal.
+func sanitize(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == 0x1b { // skip an escape sequence: ESC [ ... final byte
+			if i+1 < len(s) && s[i+1] == '[' {
+				i += 2
+				for i < len(s) && (s[i] < 0x40 || s[i] > 0x7e) {
+					i++
+				}
+			}
+			continue
+		}
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

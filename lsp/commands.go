@@ -1,0 +1,180 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+)
+
+// Command names, declared once; initialize advertises this list.
+const (
+	cmdShowIncident  = "faultline.showIncident"
+	cmdListIncidents = "faultline.listIncidents"
+	cmdRefresh       = "faultline.refresh"
+	cmdApplyFix      = "faultline.applyFix"
+	cmdOpenPR        = "faultline.openPR"
+	cmdExplainFrame  = "faultline.explainFrame"
+)
+
+// errNoFix is the contract's answer to applyFix when nothing can fix it.
+var errNoFix = errors.New("no fix available for this incident")
+
+// commandArgs is the one-element argument object of every command.
+type commandArgs struct {
+	ID      string `json:"id"`
+	URI     string `json:"uri"`
+	Version *int32 `json:"version"`
+	Frame   int    `json:"frame"`
+}
+
+type commandFunc func(s *server, ctx context.Context, a commandArgs) (any, error)
+
+var commands = []struct {
+	name string
+	run  commandFunc
+}{
+	{cmdShowIncident, (*server).showIncident},
+	{cmdListIncidents, (*server).listIncidents},
+	{cmdRefresh, (*server).refreshCommand},
+	{cmdApplyFix, (*server).applyFix},
+	{cmdOpenPR, (*server).openPR},
+	{cmdExplainFrame, (*server).explainFrame},
+}
+
+func commandNames() []string {
+	out := make([]string, len(commands))
+	for i, c := range commands {
+		out[i] = c.name
+	}
+	return out
+}
+
+// executeCommand runs every command off the read loop: refresh waits for a
+// poll, applyFix and openPR for the fixer and the client.
+func (s *server) executeCommand(ctx context.Context, reply jsonrpc2.Replier, params []byte) error {
+	var p struct {
+		Command   string            `json:"command"`
+		Arguments []json.RawMessage `json:"arguments"`
+	}
+	if err := decode(params, &p); err != nil {
+		return reply(ctx, nil, err)
+	}
+	var a commandArgs
+	if len(p.Arguments) > 0 {
+		if err := json.Unmarshal(p.Arguments[0], &a); err != nil {
+			return reply(ctx, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "%s: invalid argument: %v", p.Command, err))
+		}
+	}
+	for _, c := range commands {
+		if c.name == p.Command {
+			return s.async(ctx, reply, p.Command, func(ctx context.Context) (any, error) { return c.run(s, ctx, a) })
+		}
+	}
+	return reply(ctx, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown command %q", p.Command))
+}
+
+// find returns the incident with id in the current snapshots.
+func (s *server) find(id string) (*entry, *root, error) {
+	for _, r := range s.rootList() {
+		if e := r.snap.Load().byID[id]; e != nil {
+			return e, r, nil
+		}
+	}
+	return nil, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "no incident %q", id)
+}
+
+func (s *server) showIncident(ctx context.Context, a commandArgs) (any, error) {
+	e, r, err := s.find(a.ID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"id": e.inc.ID, "markdown": s.incidentMarkdown(r.path, e.inc)}, nil
+}
+
+type listedIncident struct {
+	ID           string `json:"id"`
+	URI          string `json:"uri"`
+	Line         int    `json:"line"`
+	Character    int    `json:"character"`
+	EndCharacter int    `json:"endCharacter"`
+	Message      string `json:"message"`
+	Severity     int    `json:"severity"`
+	Service      string `json:"service"`
+	Env          string `json:"env"`
+	Count        int    `json:"count"`
+}
+
+func (s *server) listIncidents(ctx context.Context, a commandArgs) (any, error) {
+	out := []listedIncident{}
+	done := map[string]bool{}
+	for _, r := range s.rootList() {
+		for _, e := range r.snap.Load().order {
+			if done[e.path] {
+				continue
+			}
+			done[e.path] = true
+			list, doc := s.placedIn(e.path)
+			for _, pl := range list {
+				d := s.diagnostic(pl)
+				uri := pl.uri
+				if doc != nil {
+					uri = doc.uri
+				}
+				out = append(out, listedIncident{ID: pl.inc.ID, URI: uri, Line: pl.line, Character: pl.indent,
+					EndCharacter: pl.end, Message: d.Message, Severity: int(d.Severity),
+					Service: pl.inc.Service, Env: pl.inc.Env, Count: pl.inc.Count})
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *server) refreshCommand(ctx context.Context, a commandArgs) (any, error) {
+	n, err := s.refreshAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("refresh: %w", err)
+	}
+	return map[string]int{"incidents": n}, nil
+}
+
+func (s *server) explainFrame(ctx context.Context, a commandArgs) (any, error) {
+	e, r, err := s.find(a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Frame < 0 || a.Frame >= len(e.inc.Frames) {
+		return nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "incident %s has %d frames, no frame %d", a.ID, len(e.inc.Frames), a.Frame)
+	}
+	f := e.inc.Frames[a.Frame]
+	md := fmt.Sprintf("**Frame %d of %d** of `%s`\n\n%s\n\nAs printed in production: `%s:%d`",
+		a.Frame+1, len(e.inc.Frames), e.inc.ID, frameMarkdown(r.path, f), f.OriginalPath, f.OriginalLine)
+	if f.LineStatus != "" {
+		md += fmt.Sprintf("\n\nLine carried to HEAD: %s", f.LineStatus)
+	}
+	return map[string]string{"markdown": md}, nil
+}
+
+func (s *server) openPR(ctx context.Context, a commandArgs) (any, error) {
+	e, _, err := s.find(a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if s.opt.Fixer == nil {
+		return nil, errors.New("pull requests are not available: no fixer is configured")
+	}
+	url, err := s.opt.Fixer.OpenPR(ctx, *e.inc)
+	if err != nil {
+		return nil, fmt.Errorf("open pull request for %s: %w", a.ID, err)
+	}
+	var shown struct {
+		Success bool `json:"success"`
+	}
+	if _, err := s.conn.Call(ctx, protocol.MethodShowDocument, map[string]any{"uri": url, "external": true}, &shown); err != nil {
+		s.log.printf("window/showDocument %s: %v", url, err)
+	}
+	return map[string]string{"url": url}, nil
+}

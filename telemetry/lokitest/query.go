@@ -1,0 +1,173 @@
+package lokitest
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+type streamJSON struct {
+	Stream map[string]string `json:"stream"`
+	Values [][2]string       `json:"values"`
+}
+
+// selectEntries returns the stored entries matching q in [start, end),
+// ordered by time (then stream, then push order) in the given direction.
+func (s *Server) selectEntries(q logQuery, start, end time.Time, forward bool) []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Entry
+	for _, e := range s.entries {
+		if !e.Time.Before(start) && e.Time.Before(end) && q.matches(e.Labels, e.Line) {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time) == forward
+		}
+		if a.key != b.key {
+			return a.key < b.key
+		}
+		return a.seq < b.seq
+	})
+	return out
+}
+
+// groupStreams groups entries by stream in order of first appearance,
+// keeping each stream's entries in the given order, as Loki answers.
+func groupStreams(entries []Entry) []streamJSON {
+	index := map[string]int{}
+	var out []streamJSON
+	for _, e := range entries {
+		i, ok := index[e.key]
+		if !ok {
+			i = len(out)
+			index[e.key] = i
+			out = append(out, streamJSON{Stream: e.Labels})
+		}
+		out[i].Values = append(out[i].Values, [2]string{strconv.FormatInt(e.Time.UnixNano(), 10), e.Line})
+	}
+	return out
+}
+
+func (s *Server) nextFault() (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults) == 0 {
+		return Fault{}, false
+	}
+	f := s.faults[0]
+	s.faults = s.faults[1:]
+	return f, true
+}
+
+func (s *Server) handleQueryRange(w http.ResponseWriter, r *http.Request) {
+	s.record(r)
+	fault, faulty := s.nextFault()
+	if faulty && fault.Hang {
+		<-r.Context().Done()
+		return
+	}
+	if faulty && !fault.Truncate {
+		if fault.RetryAfter != "" {
+			w.Header().Set("Retry-After", fault.RetryAfter)
+		}
+		http.Error(w, fault.Body, fault.Status)
+		return
+	}
+	p := r.URL.Query()
+	q, err := parseQuery(p.Get("query"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	end, err1 := parseTime(p.Get("end"), now)
+	start, err2 := parseTime(p.Get("start"), end.Add(-time.Hour))
+	limit := 100
+	if l := p.Get("limit"); l != "" {
+		limit, err = strconv.Atoi(l)
+	}
+	if err1 != nil || err2 != nil || err != nil || limit <= 0 {
+		http.Error(w, "invalid start, end or limit", http.StatusBadRequest)
+		return
+	}
+	dir := p.Get("direction")
+	if dir != "" && dir != "forward" && dir != "backward" {
+		http.Error(w, "invalid direction", http.StatusBadRequest)
+		return
+	}
+	entries := s.selectEntries(q, start, end, dir == "forward")
+	if len(entries) > limit {
+		entries = entries[:limit]
+	}
+	body, _ := json.Marshal(map[string]any{
+		"status": "success",
+		"data": map[string]any{
+			"resultType": "streams",
+			"result":     groupStreams(entries),
+			"stats":      map[string]any{"summary": map[string]any{"totalEntriesReturned": len(entries)}},
+		},
+	})
+	if faulty && fault.Truncate {
+		body = body[:len(body)/2]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
+}
+
+// handleTail streams entries from start on, then new pushes as they come,
+// in messages shaped like Loki's: {"streams":[...],"dropped_entries":null}.
+func (s *Server) handleTail(w http.ResponseWriter, r *http.Request) {
+	s.record(r)
+	if s.TailDisabled {
+		http.NotFound(w, r)
+		return
+	}
+	q, err := parseQuery(r.URL.Query().Get("query"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	from, err := parseTime(r.URL.Query().Get("start"), time.Now())
+	if err != nil {
+		http.Error(w, "invalid start", http.StatusBadRequest)
+		return
+	}
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	ctx := conn.CloseRead(r.Context())
+	sent := map[int]bool{}
+	for {
+		s.mu.Lock()
+		wake := s.notify
+		s.mu.Unlock()
+		var fresh []Entry
+		for _, e := range s.selectEntries(q, from, time.Unix(1<<40, 0), true) {
+			if !sent[e.seq] {
+				sent[e.seq] = true
+				fresh = append(fresh, e)
+			}
+		}
+		if len(fresh) > 0 {
+			msg, _ := json.Marshal(map[string]any{"streams": groupStreams(fresh), "dropped_entries": nil})
+			if conn.Write(ctx, websocket.MessageText, msg) != nil {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+	}
+}

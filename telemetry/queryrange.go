@@ -1,0 +1,221 @@
+package telemetry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// streamEntry is one entry of a query_range (or tail) stream.
+type streamEntry struct {
+	ts   time.Time
+	line string
+	bad  string // why the value could not be read; empty when fine
+	cut  bool   // the line was longer than MaxLineBytes and was cut
+	idx  int    // position in the response, for messages
+}
+
+// UnmarshalJSON reads ["<unix ns>", "<line>"] or, with structured metadata,
+// ["<unix ns>", "<line>", {...}]. It never fails, so one bad value is
+// counted and skipped instead of aborting the whole document.
+func (e *streamEntry) UnmarshalJSON(b []byte) error {
+	var parts []json.RawMessage
+	if err := json.Unmarshal(b, &parts); err != nil || len(parts) < 2 {
+		e.bad = "value is not [timestamp, line]"
+		return nil
+	}
+	var ts string
+	if json.Unmarshal(parts[0], &ts) != nil {
+		e.bad = "timestamp is not a string"
+		return nil
+	}
+	t, ok := unixNano(ts)
+	if !ok {
+		e.bad = fmt.Sprintf("bad timestamp %.40q", ts)
+		return nil
+	}
+	if json.Unmarshal(parts[1], &e.line) != nil {
+		e.bad = "line is not a string"
+		return nil
+	}
+	e.ts = t
+	e.line, e.cut = truncateString(e.line)
+	return nil
+}
+
+// lokiStream is one element of data.result in a streams response.
+type lokiStream struct {
+	Stream map[string]string `json:"stream"`
+	Values []streamEntry     `json:"values"`
+}
+
+// streamVisitor receives what decodeQueryRange reads. entry is called per
+// stream in ascending time order; bad for every value that was skipped.
+type streamVisitor struct {
+	entry func(labels map[string]string, e streamEntry) error
+	bad   func(where, reason string)
+	cut   func(where string)
+}
+
+// errNotStreams says a response held metrics, not log lines.
+var errNotStreams = errors.New("response is not a log stream result")
+
+// decodeQueryRange walks a Loki query_range response with a streaming
+// decoder: only one stream's values are held at a time, so a saved response
+// of gigabytes reads in constant memory per stream. Values of each stream
+// are sorted ascending (a response saved with direction=backward is
+// descending). An error status, a metric result or broken JSON is an error;
+// a single unreadable value is reported through v.bad.
+func decodeQueryRange(r io.Reader, v streamVisitor) error {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	var status, errMsg string
+	sawData := false
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return syntaxErr(err)
+		}
+		switch key {
+		case "status":
+			err = dec.Decode(&status)
+		case "error":
+			err = dec.Decode(&errMsg)
+		case "data":
+			sawData = true
+			err = decodeData(dec, v)
+		default:
+			err = dec.Decode(&json.RawMessage{})
+		}
+		if err != nil {
+			return syntaxErr(err)
+		}
+	}
+	if status != "" && status != "success" {
+		return fmt.Errorf("query failed: status %q: %s", status, errMsg)
+	}
+	if !sawData {
+		return errors.New(`response has no "data"`)
+	}
+	return nil
+}
+
+func decodeData(dec *json.Decoder, v streamVisitor) error {
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "resultType":
+			var rt string
+			if err := dec.Decode(&rt); err != nil {
+				return err
+			}
+			if rt != "streams" {
+				return fmt.Errorf("%w: resultType %q", errNotStreams, rt)
+			}
+		case "result":
+			if err := decodeResult(dec, v); err != nil {
+				return err
+			}
+		default:
+			if err := dec.Decode(&json.RawMessage{}); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := dec.Token() // '}'
+	return err
+}
+
+func decodeResult(dec *json.Decoder, v streamVisitor) error {
+	if err := expectDelim(dec, '['); err != nil {
+		return err
+	}
+	for i := 0; dec.More(); i++ {
+		var s lokiStream
+		if err := dec.Decode(&s); err != nil {
+			return err
+		}
+		if err := visitStream(i, s, v); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // ']'
+	return err
+}
+
+func visitStream(i int, s lokiStream, v streamVisitor) error {
+	for j := range s.Values {
+		s.Values[j].idx = j
+	}
+	if !sort.SliceIsSorted(s.Values, func(a, b int) bool { return s.Values[a].ts.Before(s.Values[b].ts) }) {
+		sort.SliceStable(s.Values, func(a, b int) bool { return s.Values[a].ts.Before(s.Values[b].ts) })
+	}
+	for _, e := range s.Values {
+		where := fmt.Sprintf("result[%d].values[%d]", i, e.idx)
+		if e.bad != "" {
+			v.bad(where, e.bad)
+			continue
+		}
+		if e.cut {
+			v.cut(where)
+		}
+		if err := v.entry(s.Stream, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return syntaxErr(err)
+	}
+	if tok != d {
+		return fmt.Errorf("expected %q, found %v", d, tok)
+	}
+	return nil
+}
+
+// syntaxErr makes a cut-off document say so rather than "unexpected EOF".
+func syntaxErr(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("truncated JSON: %w", io.ErrUnexpectedEOF)
+	}
+	return err
+}
+
+// readQueryRange delivers the entries of a saved query_range response.
+func (r *reader) readQueryRange(in io.Reader) error {
+	cache := map[string]map[string]string{}
+	err := decodeQueryRange(in, streamVisitor{
+		entry: func(labels map[string]string, e streamEntry) error {
+			key := incident.LabelsKey(labels)
+			norm, ok := cache[key]
+			if !ok {
+				norm = NormalizeLabels(labels)
+				cache[key] = norm
+			}
+			return r.deliver(incident.Event{Time: e.ts, Labels: norm, Line: e.line, Origin: r.origin})
+		},
+		bad: func(where, reason string) { r.malformed(r.origin+": "+where, "%s", reason) },
+		cut: func(where string) { r.truncated(r.origin + ": " + where) },
+	})
+	if r.stopped {
+		return err
+	}
+	return syntaxErr(err)
+}

@@ -1,0 +1,96 @@
+// Package telemetry delivers production log entries (incident.Event) and
+// deploy events (incident.Deploy) from backends: files on disk and Loki.
+//
+// Architecture invariant: telemetry knows nothing of the editor, of stack
+// traces or of incidents. It reads entries, normalises their labels and hands
+// them on, one at a time, so that memory stays flat however large the input.
+// Bad input never stops a read: malformed entries are counted in Stats and
+// skipped; only an unreadable source is an error.
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// Source delivers log entries. Fetch streams every entry in [q.Start, q.End)
+// in timestamp order per stream to fn; it stops early when ctx ends or fn
+// returns an error, and then returns that error.
+//
+// The Labels map of a delivered Event may be shared with other events of the
+// same stream: treat it as read-only.
+type Source interface {
+	// Name identifies the source in messages: "file:logs.jsonl",
+	// "loki:http://127.0.0.1:3100".
+	Name() string
+	Fetch(ctx context.Context, q Query, fn func(incident.Event) error) (Stats, error)
+}
+
+// Follower is implemented by sources that can deliver new entries as they
+// arrive (Loki's live tail). Follow blocks until ctx ends or fn fails.
+type Follower interface {
+	Follow(ctx context.Context, q Query, pollInterval time.Duration, fn func(incident.Event) error) error
+}
+
+// Query selects entries. A zero Start or End leaves that side open for files;
+// Loki needs a window and fills zero values in (see LokiConfig).
+type Query struct {
+	Start, End time.Time
+	// Selector is a LogQL stream selector such as {service="checkout"}.
+	// Optional; the file source ignores it.
+	Selector string
+}
+
+// Contains reports whether t lies in [Start, End), open sides included.
+func (q Query) Contains(t time.Time) bool {
+	return (q.Start.IsZero() || !t.Before(q.Start)) && (q.End.IsZero() || t.Before(q.End))
+}
+
+// Stats says what a Fetch read, so that the CLI and the doctor command can
+// tell the user about input that was skipped rather than silently drop it.
+type Stats struct {
+	Entries   int // entries delivered to fn
+	Malformed int // entries skipped because they could not be read
+	// Truncated counts lines longer than MaxLineBytes that were cut; they
+	// are delivered (cut) and also listed in FirstProblems.
+	Truncated int
+	// FirstProblems holds the first few problems met, with where they
+	// were ("logs.jsonl:12: invalid JSON ...").
+	FirstProblems []string
+	// Bytes is how much input was read (after decompression for files,
+	// response bodies for Loki).
+	Bytes int64
+	// Format is what the file source detected: "jsonl", "query_range",
+	// "text"; empty for Loki.
+	Format string
+}
+
+// maxProblems bounds Stats.FirstProblems: the first few are enough to find
+// the cause, and a broken file must not fill memory with messages.
+const maxProblems = 5
+
+func (s *Stats) problem(format string, args ...any) {
+	if len(s.FirstProblems) < maxProblems {
+		s.FirstProblems = append(s.FirstProblems, fmt.Sprintf(format, args...))
+	}
+}
+
+// Add merges o into s (used when a fetch is split into several queries).
+func (s *Stats) Add(o Stats) {
+	s.Entries += o.Entries
+	s.Malformed += o.Malformed
+	s.Truncated += o.Truncated
+	s.Bytes += o.Bytes
+	for _, p := range o.FirstProblems {
+		if len(s.FirstProblems) >= maxProblems {
+			break
+		}
+		s.FirstProblems = append(s.FirstProblems, p)
+	}
+	if s.Format == "" {
+		s.Format = o.Format
+	}
+}
