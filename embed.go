@@ -1,12 +1,13 @@
-// Package faultline embeds the crash scenarios, so that the binary can build
-// the demo workspace anywhere (`faultline check --demo`, `faultline demo`).
-// The code lives in the subpackages; see ARCHITECTURE.md.
+// Package faultline is the module root. It carries the crash scenarios as
+// embedded files so that the one binary can build the demo workspace (and
+// the editor demos) anywhere, without a checkout of this repository.
 package faultline
 
 import "embed"
 
-// Scenarios holds testdata/scenarios: each scenario's commits, logs, deploy
-// events and expectations (see internal/scenario).
+// Scenarios holds testdata/scenarios: per scenario the commit archives,
+// scenario.json, logs.jsonl, deploys.jsonl and expect.json. Load them with
+// internal/scenario (LoadAll(Scenarios, "testdata/scenarios")).
 //
 //go:embed all:testdata/scenarios
 var Scenarios embed.FS

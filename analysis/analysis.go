@@ -30,6 +30,8 @@ type Repo interface {
 	Blame(ctx context.Context, at, path string, line int) (incident.Commit, error)
 	IsAncestor(ctx context.Context, a, b string) (bool, error)
 	ChangedFiles(ctx context.Context, from, to string) ([]string, error)
+	Commits(ctx context.Context, from, to string) ([]incident.Commit, error)
+	FileAt(ctx context.Context, commit, path string) ([]byte, error)
 }
 
 // PathMapper maps a frame to a workspace file. *pathmap.Mapper implements it.
@@ -99,12 +101,12 @@ func (a *Analyzer) occurrence(o reassemble.Occurrence) {
 
 // Stats says what each step found, so an empty result can say why.
 type Stats struct {
-	Events      int
-	Reassembly  reassemble.Stats
-	Incidents   int
-	Mapped      int // incidents with a location in the workspace
-	Unmapped    int
-	Problems    []string
+	Events     int
+	Reassembly reassemble.Stats
+	Incidents  int
+	Mapped     int // incidents with a location in the workspace
+	Unmapped   int
+	Problems   []string
 }
 
 // Result is the outcome of an analysis.

@@ -7,16 +7,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faultline-dev/faultline/analysis/gitrepo"
 	"github.com/faultline-dev/faultline/incident"
 )
 
 // Suspect scoring. Deterministic and explainable: every point has a reason
-// the hover and the JSON show.
+// the hover and the JSON show. A commit's score is its strongest code signal
+// (the failing line, the failing function, a calling line), adjusted by
+// whether it shipped in the deploy before the errors started.
 const (
 	scoreCrashLine   = 0.50 // last changed the line that fails
-	scoreCallerLine  = 0.25 // last changed a calling line in the stack
+	scoreCallerLine  = 0.20 // last changed a calling line in the stack
 	scoreInDeploy    = 0.35 // shipped in the deploy right before first_seen
-	scorePreexisting = -0.2 // already running before that deploy
+	scorePreexisting = -0.25 // already running before that deploy
+	scoreFunction    = 0.30 // changed the failing function in that deploy
+	maxDeployCommits = 50   // commits of one deploy examined for the function signal
 	suspectFrames    = 3    // in-app frames whose lines are blamed
 )
 
@@ -129,10 +134,10 @@ func (a *Analyzer) suspects(ctx context.Context, inc *incident.Incident, head st
 				order = append(order, c.SHA)
 			}
 			if n == 0 {
-				s.Score += scoreCrashLine
+				s.Score = max(s.Score, scoreCrashLine)
 				s.Reasons = append(s.Reasons, fmt.Sprintf("changed the line that fails (%s:%d)", path, f.OriginalLine))
 			} else {
-				s.Score += scoreCallerLine / float64(n)
+				s.Score = max(s.Score, scoreCallerLine)
 				s.Reasons = append(s.Reasons, fmt.Sprintf("changed a calling line (%s:%d in %s)", path, f.OriginalLine, f.Function))
 			}
 		}
@@ -143,6 +148,14 @@ func (a *Analyzer) suspects(ctx context.Context, inc *incident.Incident, head st
 	if inc.Deploy != nil {
 		a.weighDeploy(ctx, inc, byCommit)
 	}
+	var extra []string // commits found by the deploy signals alone
+	for sha := range byCommit {
+		if !contains(order, sha) {
+			extra = append(extra, sha)
+		}
+	}
+	sort.Strings(extra) // map order must not leak into the output
+	order = append(order, extra...)
 	out := make([]incident.Suspect, 0, len(order))
 	for _, sha := range order {
 		s := *byCommit[sha]
@@ -165,6 +178,9 @@ func (a *Analyzer) weighDeploy(ctx context.Context, inc *incident.Incident, byCo
 	var before string
 	if p := previousDeploy(a.cfg.Deploys, d); p != nil {
 		before, _ = a.commitOf(ctx, p)
+	}
+	if before != "" {
+		a.functionChanges(ctx, inc, before, shipped, byCommit)
 	}
 	for sha, s := range byCommit {
 		in, err := a.cfg.Repo.IsAncestor(ctx, sha, shipped)
@@ -233,4 +249,92 @@ func correlate(incs []incident.Incident) {
 				Text: "started within 10m in the same service: " + strings.Join(related, "; ")})
 		}
 	}
+}
+
+// functionChanges finds the commits of the deploy range (before, shipped]
+// that changed the function holding the failing line. Blame cannot see a
+// removed line (a dropped lock, a deleted nil check), so a commit that only
+// deleted code in the failing function is found here.
+func (a *Analyzer) functionChanges(ctx context.Context, inc *incident.Incident, before, shipped string, byCommit map[string]*incident.Suspect) {
+	var top *incident.MappedFrame
+	for i := range inc.Frames {
+		if f := &inc.Frames[i]; f.InApp && f.Mapped && f.OriginalLine > 0 {
+			top = f
+			break
+		}
+	}
+	if top == nil || top.RepoPathAtDeploy == "" {
+		return
+	}
+	path := top.RepoPathAtDeploy
+	src, err := a.cfg.Repo.FileAt(ctx, shipped, path)
+	if err != nil {
+		return
+	}
+	_, _, decl, ok := funcExtent(inc.Language, splitLines(src), top.OriginalLine)
+	if !ok {
+		return
+	}
+	commits, err := a.cfg.Repo.Commits(ctx, before, shipped)
+	if err != nil || len(commits) > maxDeployCommits {
+		return
+	}
+	for i, c := range commits {
+		parent := before
+		if i+1 < len(commits) {
+			parent = commits[i+1].SHA
+		}
+		if a.changedFunction(ctx, parent, c.SHA, path, inc.Language, decl) {
+			s := byCommit[c.SHA]
+			if s == nil {
+				s = &incident.Suspect{Commit: c}
+				byCommit[c.SHA] = s
+			}
+			s.Score = max(s.Score, scoreFunction)
+			s.Reasons = append(s.Reasons, fmt.Sprintf("changed the failing function (%s: %s)", path, decl))
+		}
+	}
+}
+
+// changedFunction reports whether the change parent→commit of path touched
+// the function whose declaration line is decl.
+func (a *Analyzer) changedFunction(ctx context.Context, parent, commit, path, lang, decl string) bool {
+	newB, err := a.cfg.Repo.FileAt(ctx, commit, path)
+	if err != nil {
+		return false
+	}
+	oldB, err := a.cfg.Repo.FileAt(ctx, parent, path)
+	if err != nil || string(oldB) == string(newB) {
+		return err != nil && len(newB) > 0 // a new file holding the function counts
+	}
+	newL := splitLines(newB)
+	at := -1
+	for i, l := range newL {
+		if strings.TrimSpace(l) == decl {
+			at = i + 1
+			break
+		}
+	}
+	if at < 0 {
+		return false
+	}
+	start, end, _, ok := funcExtent(lang, newL, at+1)
+	if !ok {
+		return false
+	}
+	touched := touchedLines(gitrepo.LineMap(splitLines(oldB), newL), len(newL))
+	for n := start; n <= end; n++ {
+		if touched[n] {
+			return true
+		}
+	}
+	return false
+}
+
+func splitLines(b []byte) []string {
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }

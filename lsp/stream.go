@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"go.lsp.dev/jsonrpc2"
 )
@@ -19,15 +21,57 @@ import (
 // JSON-RPC message is answered with a parse error (or invalid request) and
 // reading goes on, instead of closing the connection. A broken header still
 // ends the stream: past it the framing cannot be trusted.
+//
+// Writes are queued and sent by one writer goroutine, so the read loop never
+// blocks on a peer that is itself busy writing (over an unbuffered pipe two
+// read loops that both reply would otherwise deadlock).
 type stream struct {
 	conn io.ReadWriteCloser
 	in   *bufio.Reader
-	wmu  sync.Mutex
 	log  func(format string, args ...any)
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   [][]byte
+	closed  bool
+	werr    error
+	stopped chan struct{}
 }
 
 func newStream(conn io.ReadWriteCloser, log func(string, ...any)) *stream {
-	return &stream{conn: conn, in: bufio.NewReader(conn), log: log}
+	s := &stream{conn: conn, in: bufio.NewReader(conn), log: log, stopped: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	go s.writeLoop()
+	return s
+}
+
+func (s *stream) writeLoop() {
+	defer close(s.stopped)
+	var buf bytes.Buffer
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && !s.closed {
+			s.cond.Wait()
+		}
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		batch := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		buf.Reset()
+		for _, data := range batch {
+			fmt.Fprintf(&buf, "Content-Length: %d\r\n\r\n", len(data))
+			buf.Write(data)
+		}
+		if _, err := s.conn.Write(buf.Bytes()); err != nil {
+			s.mu.Lock()
+			s.werr, s.closed, s.queue = fmt.Errorf("write message: %w", err), true, nil
+			s.mu.Unlock()
+			return
+		}
+	}
 }
 
 // Read returns the next well-formed message.
@@ -98,16 +142,34 @@ func (s *stream) Write(ctx context.Context, msg jsonrpc2.Message) (int64, error)
 }
 
 func (s *stream) writeRaw(data []byte) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if _, err := fmt.Fprintf(s.conn, "Content-Length: %d\r\n\r\n%s", len(data), data); err != nil {
-		return fmt.Errorf("write message: %w", err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		if s.werr != nil {
+			return s.werr
+		}
+		return io.ErrClosedPipe
 	}
+	s.queue = append(s.queue, data)
+	s.cond.Signal()
 	return nil
 }
 
-// Close closes the connection.
-func (s *stream) Close() error { return s.conn.Close() }
+// Close sends what is queued, then closes the connection.
+func (s *stream) Close() error {
+	s.mu.Lock()
+	already := s.closed
+	s.closed = true
+	s.cond.Signal()
+	s.mu.Unlock()
+	if !already {
+		select {
+		case <-s.stopped:
+		case <-time.After(time.Second): // a peer that stopped reading
+		}
+	}
+	return s.conn.Close()
+}
 
 func errorReply(code jsonrpc2.Code, message string) []byte {
 	b, _ := json.Marshal(map[string]any{

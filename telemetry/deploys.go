@@ -81,4 +81,3 @@ func parseDeploy(raw []byte, truncated bool) (incident.Deploy, string) {
 	}
 	return incident.Deploy{Time: ts, Service: l.Service, Env: l.Env, Version: l.Version, Commit: l.Commit}, ""
 }
-

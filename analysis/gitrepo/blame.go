@@ -12,6 +12,7 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/faultline-dev/faultline/incident"
 )
@@ -246,6 +247,9 @@ func (r *Repo) runBlame(e *blameEntry, h plumbing.Hash, rel string) {
 			return err
 		}
 		res, err := git.Blame(c, rel)
+		if errors.Is(err, object.ErrFileNotFound) {
+			return fmt.Errorf("%s at %s: %w", rel, short(h), ErrFileNotFound)
+		}
 		if err != nil {
 			return fmt.Errorf("blame %s at %s: %w", rel, short(h), err)
 		}
@@ -283,6 +287,9 @@ func (r *Repo) ignoredRevs(ctx context.Context) map[plumbing.Hash]bool {
 		if h, err := r.resolve(ctx, line); err == nil {
 			revs[h] = true
 		}
+	}
+	if ctx.Err() != nil {
+		return revs // entries may have failed to resolve: do not cache
 	}
 	r.mu.Lock()
 	r.ignore = ignoreState{stamp: stamp, revs: revs}

@@ -201,7 +201,13 @@ func (r *Repo) walkRange(ctx context.Context, from, to string) ([]*object.Commit
 	}
 	var out []*object.Commit
 	err = r.withGit(ctx, func() error {
-		w := &walker{r: r, ctx: ctx, flags: make(map[plumbing.Hash]*walkFlag)}
+		w := &walker{r: r, ctx: ctx, flags: make(map[plumbing.Hash]*walkFlag), shallow: make(map[plumbing.Hash]bool)}
+		// Like git, treat a shallow clone's boundary commits as parentless:
+		// list the history that is there rather than fail on what is not.
+		boundary, _ := r.repo.Storer.Shallow()
+		for _, h := range boundary {
+			w.shallow[h] = true
+		}
 		if err := w.push(toH, false); err != nil {
 			return err
 		}
@@ -224,10 +230,11 @@ type walkFlag struct {
 }
 
 type walker struct {
-	r     *Repo
-	ctx   context.Context
-	flags map[plumbing.Hash]*walkFlag
-	q     commitQueue
+	r       *Repo
+	ctx     context.Context
+	flags   map[plumbing.Hash]*walkFlag
+	shallow map[plumbing.Hash]bool
+	q       commitQueue
 }
 
 // push queues h (again, when it newly became uninteresting, so that the mark
@@ -262,6 +269,9 @@ func (w *walker) run() ([]*object.Commit, error) {
 		if !f.uninteresting && !f.emitted {
 			f.emitted = true
 			out = append(out, c)
+		}
+		if w.shallow[c.Hash] {
+			continue
 		}
 		for _, p := range c.ParentHashes {
 			if err := w.push(p, f.uninteresting); err != nil {

@@ -3,6 +3,7 @@ package gitrepo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,6 +168,7 @@ func TestResolve(t *testing.T) {
 		{"master", 4},                     // branch
 		{"HEAD", 4},                       // HEAD
 		{"v1.2.0-2-g" + f.shas[4][:7], 4}, // git describe
+		{"v0.0.0-20261101110000-" + f.shas[3][:12], 3}, // Go pseudo-version
 	}
 	for _, tt := range tests {
 		t.Run(tt.version, func(t *testing.T) {
@@ -208,6 +210,21 @@ func TestBlame(t *testing.T) {
 				t.Errorf("Blame(%s:%d) = %+v, want commit %d by %s: %q", tt.path, line, got, tt.want, tt.author, tt.summary)
 			}
 		})
+	}
+}
+
+func TestBlameErrors(t *testing.T) {
+	f := buildFixture(t, "history.txtar")
+	r := openFixture(t, f)
+	ctx := context.Background()
+	if _, err := r.Blame(ctx, "HEAD", "cart/legacy.go", 1); !errors.Is(err, ErrFileNotFound) {
+		t.Errorf("blame of a file HEAD lacks: err = %v, want ErrFileNotFound", err)
+	}
+	if _, err := r.Blame(ctx, "HEAD", "cart/price.go", 999); err == nil {
+		t.Error("blame past the end of the file must fail")
+	}
+	if _, err := r.BlameRange(ctx, "HEAD", "cart/price.go", 5, 4); err == nil {
+		t.Error("an empty range must fail")
 	}
 }
 
@@ -316,5 +333,39 @@ func TestOpen(t *testing.T) {
 	head, err := r.Head(context.Background())
 	if err != nil || head != f.shas[4] {
 		t.Errorf("Head() = %s, %v; want %s", head, err, f.shas[4])
+	}
+}
+
+// TestConcurrentUse shares one Repo between goroutines, as the language
+// server's handlers do (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	f := buildFixture(t, "history.txtar")
+	r := openFixture(t, f)
+	ctx := context.Background()
+	line := lineOf(t, f.show(t, 2, "cart/cart.go"), "first := items[0]")
+	want := lineOf(t, f.read(t, "cart/total.go"), "first := items[0]")
+	blameLine := lineOf(t, f.show(t, 4, "cart/total.go"), "first := items[0]")
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			if i%2 == 0 {
+				c, err := r.CarryLine(ctx, "v1.2.0", "cart/cart.go", line)
+				if err == nil && c.Line != want {
+					err = fmt.Errorf("carried to %d, want %d", c.Line, want)
+				}
+				errs <- err
+				return
+			}
+			c, err := r.Blame(ctx, "HEAD", "cart/total.go", blameLine)
+			if err == nil && c.SHA != f.shas[2] {
+				err = fmt.Errorf("blamed %s, want %s", c.SHA, f.shas[2])
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -243,6 +243,17 @@ func (ix *index) moduleFor(importPath string) (goModule, bool) {
 	return goModule{}, false
 }
 
+// declares reports whether some workspace go.mod declares a module that
+// prefixes importPath, even when which one is ambiguous.
+func (ix *index) declares(importPath string) bool {
+	for _, m := range ix.modules {
+		if importPath == m.path || strings.HasPrefix(importPath, m.path+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // libraryFile returns the file at tail inside a remembered vendor/ or
 // node_modules/ folder, checked without walking.
 func (m *Mapper) libraryFile(kind, tail string) string {

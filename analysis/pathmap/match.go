@@ -33,17 +33,8 @@ func (m *Mapper) Map(language, service string, f incident.Frame) Result {
 	if language == "java" && (raw == "" || !strings.Contains(raw, ".")) {
 		raw = javaFileFromFunction(f)
 	}
-	switch {
-	case raw == "":
-		return Result{Reason: "The frame names no file."}
-	case strings.HasPrefix(raw, "<"):
-		return Result{Rule: RuleLibrary, Reason: fmt.Sprintf("%s is not a file (interpreter-internal code).", raw)}
-	case strings.HasPrefix(raw, "node:"):
-		return Result{Rule: RuleLibrary, Reason: fmt.Sprintf("Not application code: %s is part of the Node.js runtime.", raw)}
-	case len(raw) > maxPath:
-		return Result{Reason: fmt.Sprintf("Refused a frame path of %d bytes: longer than any real source path.", len(raw))}
-	case hasDotDot(raw):
-		return Result{Reason: fmt.Sprintf("Refused %q: a frame path containing \"..\" is never mapped.", raw)}
+	if r, refused := precheck(raw); refused {
+		return r
 	}
 	p, abs, ok := normalize(raw)
 	if !ok {
@@ -85,6 +76,24 @@ func (m *Mapper) Map(language, service string, f incident.Frame) Result {
 		r.Reason = strings.Join(notes, " ") + " " + r.Reason
 	}
 	return r
+}
+
+// precheck answers frames whose path is no workspace path at all: none,
+// interpreter pseudo-files, Node built-ins, and hostile or absurd paths.
+func precheck(raw string) (Result, bool) {
+	switch {
+	case raw == "":
+		return Result{Reason: "The frame names no file."}, true
+	case len(raw) > maxPath:
+		return Result{Reason: fmt.Sprintf("Refused a frame path of %d bytes: longer than any real source path.", len(raw))}, true
+	case strings.HasPrefix(raw, "<"):
+		return Result{Rule: RuleLibrary, Reason: fmt.Sprintf("%s is not a file (interpreter-internal code).", raw)}, true
+	case strings.HasPrefix(raw, "node:"):
+		return Result{Rule: RuleLibrary, Reason: fmt.Sprintf("Not application code: %s is part of the Node.js runtime.", raw)}, true
+	case hasDotDot(raw):
+		return Result{Reason: fmt.Sprintf("Refused %q: a frame path containing \"..\" is never mapped.", raw)}, true
+	}
+	return Result{}, false
 }
 
 // found builds the result for a chosen file. It re-checks that the file is

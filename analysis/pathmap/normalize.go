@@ -148,7 +148,7 @@ func (m *Mapper) classifyGo(f incident.Frame, p string, abs bool) library {
 		segs := strings.Split(p, "/")
 		for i := 1; i+2 < len(segs); i++ {
 			if segs[i] == "src" && strings.HasPrefix(segs[i-1], "go") && goStd[segs[i+1]] {
-				if _, ok := m.idx.moduleFor(strings.Join(segs[i+1:], "/")); !ok {
+				if !m.idx.declares(strings.Join(segs[i+1:], "/")) {
 					return library{why: "path is in GOROOT (Go standard library)"}
 				}
 			}
@@ -159,7 +159,7 @@ func (m *Mapper) classifyGo(f incident.Frame, p string, abs bool) library {
 		return library{}
 	}
 	first, _, _ := strings.Cut(p, "/")
-	if _, ok := m.idx.moduleFor(path.Dir(p)); ok {
+	if m.idx.declares(path.Dir(p)) {
 		return library{} // a workspace module, whatever it is named
 	}
 	if goStd[first] && !strings.Contains(first, ".") {

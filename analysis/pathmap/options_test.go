@@ -166,3 +166,49 @@ func FuzzMap(f *testing.F) {
 		}
 	})
 }
+
+// Two folders declare github.com/acme/checkout; go.work names the one in use.
+func TestGoWorkSettlesDuplicateModule(t *testing.T) {
+	root := workspace(t, "go_monorepo")
+	f := incident.Frame{Path: "github.com/acme/checkout/pay/pay.go"}
+	m, err := New(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Map("go", "", f); got.File != "services/checkout/pay/pay.go" || got.Rule != RuleGoModule {
+		t.Errorf("with go.work: %q (%s): %s", got.File, got.Rule, got.Reason)
+	}
+	m.Close()
+	if err := os.Remove(filepath.Join(root, "go.work")); err != nil {
+		t.Fatal(err)
+	}
+	m, err = New(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	// Without go.work the module is ambiguous, so it is not used; the path
+	// suffix still finds the only pay.go, and the frame is not called a library.
+	if got := m.Map("go", "", f); got.File != "services/checkout/pay/pay.go" || got.Rule != RuleSuffix || !got.InApp {
+		t.Errorf("without go.work: %q (%s, in_app %v): %s", got.File, got.Rule, got.InApp, got.Reason)
+	}
+}
+
+func TestMapConcurrent(t *testing.T) {
+	m, err := New(workspace(t, "ambiguous"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	done := make(chan Result)
+	for i := 0; i < 8; i++ {
+		go func() {
+			done <- m.Map("python", "", incident.Frame{Path: "/app/handlers/order.py", Function: "place"})
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if r := <-done; r.File != "services/a/handlers/order.py" {
+			t.Errorf("concurrent map: %q (%s)", r.File, r.Reason)
+		}
+	}
+}

@@ -197,7 +197,9 @@ func normalizeFromPrefix(from string) string {
 func (m *Mapper) DerivedRules() []Rule {
 	var out []Rule
 	for _, mod := range m.idx.modules {
-		out = append(out, Rule{From: mod.path + "/", To: mod.dir})
+		if chosen, ok := m.idx.moduleFor(mod.path); ok && chosen.dir == mod.dir {
+			out = append(out, Rule{From: mod.path + "/", To: mod.dir})
+		}
 	}
 	m.mu.Lock()
 	for r := range m.observed {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/faultline-dev/faultline/analysis/stack"
 	"github.com/faultline-dev/faultline/incident"
 )
 
@@ -46,8 +47,8 @@ func (r *Reassembler) structured(e incident.Event, line string) bool {
 		for i := range lines {
 			lines[i] = strings.TrimRight(lines[i], "\r")
 		}
-		if tr, ok := r.parseStructured(lines); ok {
-			fillMessage(&tr, obj)
+		if tr, p, ok := r.parseStructured(lines); ok {
+			fillMessage(&tr, p, obj)
 			r.stats.Structured++
 			r.stats.Traces++
 			r.emit(Occurrence{Time: e.Time, Labels: e.Labels, Trace: tr, TraceIDs: traceIDsInObject(obj), Origin: e.Origin})
@@ -66,38 +67,45 @@ func (r *Reassembler) structured(e incident.Event, line string) bool {
 // parseStructured finds the language of a stack taken from one field: a
 // parser that would open a block on its first line, else one that recognises
 // the frames alone.
-func (r *Reassembler) parseStructured(lines []string) (incident.Trace, bool) {
+func (r *Reassembler) parseStructured(lines []string) (incident.Trace, stack.Parser, bool) {
 	for _, p := range r.Parsers {
 		if p.Start(lines[0]) {
 			if tr := p.Parse(lines); len(tr.Frames) > 0 {
-				return tr, true
+				return tr, p, true
 			}
 		}
 	}
 	for _, p := range r.Parsers {
 		if p.Detect(lines) {
 			if tr := p.Parse(lines); len(tr.Frames) > 0 {
-				return tr, true
+				return tr, p, true
 			}
 		}
 	}
-	return incident.Trace{}, false
+	return incident.Trace{}, nil, false
 }
 
 // fillMessage gives a headerless stack (zap's "stacktrace" holds frames
 // only) the error message and type logged beside it.
-func fillMessage(tr *incident.Trace, obj map[string]any) {
-	msg := firstString(obj, messageFields)
+func fillMessage(tr *incident.Trace, p stack.Parser, obj map[string]any) {
+	msg := firstLine(firstString(obj, messageFields))
 	if tr.Message == "" {
-		tr.Message = firstLine(msg)
+		tr.Message = msg
 	}
-	if tr.ErrorType == "" {
-		if t := firstString(obj, typeFields); t != "" {
+	if tr.ErrorType != "" {
+		return
+	}
+	if t := firstString(obj, typeFields); t != "" {
+		tr.ErrorType = t
+		return
+	}
+	if c, ok := p.(stack.Classifier); ok {
+		if t := c.ErrorType(tr.Message); t != "" {
 			tr.ErrorType = t
-		} else {
-			tr.ErrorType = NormalizeMessage(firstLine(msg))
+			return
 		}
 	}
+	tr.ErrorType = NormalizeMessage(tr.Message)
 }
 
 // callerTrace turns an error-level line with a zap-style caller field

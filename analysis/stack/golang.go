@@ -260,7 +260,35 @@ func (Go) Parse(block []string) incident.Trace {
 	case h.text != "":
 		t.Message, t.ErrorType = h.text, normalizeMessage(h.text)
 	}
+	if len(h.panics) == 0 && h.fatal == "" {
+		t.Frames, t.Chain = splitRecovered(t.Frames, t.Chain)
+	}
 	return t
+}
+
+// splitRecovered handles a stack captured inside a deferred recover (a
+// logger printing debug.Stack()): it shows the handler on top, then
+// panic(...), then where the panic happened. The crash site is the frame
+// below the last panic(...); the handler's frames go into Chain.
+func splitRecovered(frames []incident.Frame, chain []incident.Trace) ([]incident.Frame, []incident.Trace) {
+	cut := -1
+	for i, f := range frames {
+		if f.Function == "panic" || f.Function == "runtime.gopanic" {
+			cut = i
+		}
+	}
+	if cut < 0 || cut == len(frames)-1 {
+		return frames, chain
+	}
+	chain = append(chain, incident.Trace{Language: "go", Message: "recovered by", Frames: frames[:cut]})
+	return frames[cut+1:], chain
+}
+
+// ErrorType names the error class of a panic value or error message logged
+// apart from its stack (a structured logger's "error" field), the same way
+// Parse names it for a printed panic.
+func (Go) ErrorType(message string) string {
+	return panicErrorType(strings.TrimPrefix(message, "panic: "))
 }
 
 // header is what precedes the stacks.

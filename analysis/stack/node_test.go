@@ -260,3 +260,22 @@ func TestNodeCorpus(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeSegmentation(t *testing.T) {
+	// An unclosed properties brace does not swallow the log that follows,
+	// and two logged errors are two blocks.
+	lines := []string{
+		"Error: upstream failed {",
+		"INFO request done",
+		"TypeError: x is not a function",
+		"    at handler (/srv/app/h.js:3:9)",
+		"",
+		"RangeError: Invalid array length",
+		"    at grow (/srv/app/buf.js:12:5)",
+		"INFO next",
+	}
+	blocks := othersBlocks(Node{}, lines)
+	if len(blocks) != 3 || len(blocks[0]) != 1 || len(blocks[1]) != 3 || len(blocks[2]) != 2 {
+		t.Fatalf("blocks %q", blocks)
+	}
+}

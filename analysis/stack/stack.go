@@ -36,6 +36,13 @@ type Parser interface {
 	Parse(block []string) incident.Trace
 }
 
+// Classifier is implemented by parsers that can name the error type of a
+// message logged apart from its stack (zap's "error" field beside a
+// frames-only "stacktrace"), consistently with what Parse would name.
+type Classifier interface {
+	ErrorType(message string) string
+}
+
 // Parsers lists every language, in the order Start is tried. Adding a
 // language is one new file plus its entry here.
 var Parsers = []Parser{

@@ -40,13 +40,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "folder to build the demo workspace in (default: the user cache dir)")
+	name := fs.String("scenario", "demo", "which embedded scenario to build (see testdata/scenarios)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
 	}
-	d, err := buildDemo(ctx, *out)
+	d, err := buildScenario(ctx, "testdata/scenarios/"+*name, *out)
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // buildDemo materialises the demo into out, or into a cache folder named by
 // the demo's content hash so a second run reuses it.
 func buildDemo(ctx context.Context, out string) (*demoWorkspace, error) {
-	s, err := scenario.Load(faultline.Scenarios, demoDir)
+	return buildScenario(ctx, demoDir, out)
+}
+
+func buildScenario(ctx context.Context, dir, out string) (*demoWorkspace, error) {
+	s, err := scenario.Load(faultline.Scenarios, dir)
 	if err != nil {
 		return nil, fmt.Errorf("load the embedded demo: %w", err)
 	}
@@ -67,13 +72,13 @@ func buildDemo(ctx context.Context, out string) (*demoWorkspace, error) {
 		if err != nil {
 			cache = os.TempDir()
 		}
-		sum, err := hashFS(faultline.Scenarios, demoDir)
+		sum, err := hashFS(faultline.Scenarios, dir)
 		if err != nil {
 			return nil, err
 		}
-		out = filepath.Join(cache, "faultline", "demo-"+sum[:12])
+		out = filepath.Join(cache, "faultline", s.Name+"-"+sum[:12])
 	}
-	d := &demoWorkspace{Root: filepath.Join(out, "checkout")}
+	d := &demoWorkspace{Root: filepath.Join(out, "repo")}
 	inputs := filepath.Join(out, "telemetry")
 	if _, err := os.Stat(filepath.Join(out, ".complete")); err != nil {
 		if err := os.RemoveAll(out); err != nil {

@@ -14,10 +14,13 @@ local commands = {
   FaultlineIncidents = { 'incidents', 'All incidents to the quickfix list' },
 }
 
+-- The incident commands take an optional incident id (default: at the cursor).
+local takes_id = { FaultlineShowIncident = true, FaultlineApplyFix = true, FaultlineOpenPR = true }
+
 for name, spec in pairs(commands) do
-  vim.api.nvim_create_user_command(name, function()
-    require('faultline.commands')[spec[1]]()
-  end, { desc = spec[2] })
+  vim.api.nvim_create_user_command(name, function(o)
+    require('faultline.commands')[spec[1]](o.args ~= '' and o.args or nil)
+  end, { desc = spec[2], nargs = takes_id[name] and '?' or 0 })
 end
 
 vim.api.nvim_create_user_command('FaultlineStart', function()

@@ -96,6 +96,19 @@ H.ok(hit, 'quickfix has the incident at ' .. expect.file .. ':' .. expect.line, 
 H.ok(qf.winid ~= 0, 'the quickfix window is open')
 vim.cmd('cclose')
 
+-- Several incidents may share a line: the commands then ask with
+-- vim.ui.select, which must not block a headless run. Pick ours.
+local selects = 0
+vim.ui.select = function(items, _, on_choice)
+  selects = selects + 1
+  for _, it in ipairs(items) do
+    if it == id or (type(it) == 'table' and it.user_data and it.user_data.id == id) then
+      return on_choice(it)
+    end
+  end
+  on_choice(items[1])
+end
+
 -- :FaultlineShowIncident opens the incident's Markdown in a float.
 vim.api.nvim_set_current_buf(buf)
 vim.api.nvim_win_set_cursor(0, { expect.line, d.col })
@@ -110,6 +123,19 @@ end)
 local md = table.concat(vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(float), 0, -1, false), '\n')
 H.ok(md:find(expect.messageContains, 1, true), 'the float shows the incident', md)
 vim.api.nvim_win_close(float, true)
+io.stdout:write(string.format('# vim.ui.select asked %d time(s): %d incident(s) on line %d\n', selects, #vim.diagnostic.get(buf, { lnum = line0 }), expect.line))
+
+-- With an explicit id, in a split.
+fl.config.incident_view = 'split'
+vim.cmd('FaultlineShowIncident ' .. id)
+local split = H.wait(WAIT, 'the incident buffer', function()
+  local b = vim.fn.bufnr('faultline://incident/' .. id)
+  return b ~= -1 and vim.api.nvim_buf_line_count(b) > 1 and b
+end)
+H.ok(vim.bo[split].filetype == 'markdown' and not vim.bo[split].modifiable, 'incident split is read-only markdown')
+H.ok(table.concat(vim.api.nvim_buf_get_lines(split, 0, -1, false), '\n'):find(expect.messageContains, 1, true), 'incident split shows the incident')
+vim.cmd('close')
+fl.config.incident_view = 'float'
 
 -- Editing above the incident moves its diagnostic.
 vim.api.nvim_buf_set_lines(buf, 0, 0, false, { '// inserted 1', '// inserted 2', '// inserted 3' })

@@ -63,7 +63,13 @@ func renderLogs(s *scenario.Scenario, shas map[string]string, runs []runOutput) 
 		}
 		at = at.Add(2*time.Minute + time.Duration(t.rng.IntN(420))*time.Second)
 	}
-	for ts := s.Deployed().At.Add(-10 * time.Minute); ts.Before(at.Add(5 * time.Minute)); {
+	// Noise from shortly before the deploy (or 45 minutes before the first
+	// crash, when the deploy is long past) to shortly after the last crash.
+	from := s.Deployed().At.Add(-10 * time.Minute)
+	if early := s.Meta.CrashAt.Add(-45 * time.Minute); from.Before(early) {
+		from = early
+	}
+	for ts := from; ts.Before(at.Add(5 * time.Minute)); {
 		n.one(t, ts)
 		ts = ts.Add(time.Duration(3+t.rng.IntN(40))*time.Second + time.Duration(t.rng.IntN(1000))*time.Millisecond)
 	}

@@ -141,13 +141,17 @@ function M.qf_items(rows)
   return items
 end
 
--- choose calls cb({id, uri?}) with the incident at the cursor, or one the user
--- picks from faultline.listIncidents.
-local function choose(cb)
+-- choose calls cb({id, uri?, version?}) with the incident at the cursor, or one
+-- the user picks (among several on the line, or from faultline.listIncidents).
+-- An explicit id (the command's argument) skips both.
+local function choose(cb, id)
   local bufnr = vim.api.nvim_get_current_buf()
+  local here = { uri = vim.uri_from_bufnr(bufnr), version = vim.lsp.util.buf_versions[bufnr] }
+  if id and id ~= '' then
+    return cb(vim.tbl_extend('force', here, { id = id }))
+  end
   local cur = vim.api.nvim_win_get_cursor(0)
   local ids = M.incidents_at(bufnr, cur[1] - 1, cur[2])
-  local here = { uri = vim.uri_from_bufnr(bufnr), version = vim.lsp.util.buf_versions[bufnr] }
   if #ids == 1 then
     return cb(vim.tbl_extend('force', here, { id = ids[1] }))
   elseif #ids > 1 then
@@ -200,7 +204,7 @@ function M.show_markdown(id, markdown)
   return buf
 end
 
-function M.show_incident()
+function M.show_incident(id)
   choose(function(t)
     M.execute('faultline.showIncident', { id = t.id }, function(r)
       if type(r) ~= 'table' or type(r.markdown) ~= 'string' then
@@ -208,10 +212,10 @@ function M.show_incident()
       end
       M.show_markdown(r.id or t.id, r.markdown)
     end)
-  end)
+  end, id)
 end
 
-function M.apply_fix()
+function M.apply_fix(id)
   choose(function(t)
     M.execute('faultline.applyFix', { id = t.id, uri = t.uri, version = t.version }, function(r)
       if type(r) == 'table' and r.applied then
@@ -220,10 +224,10 @@ function M.apply_fix()
         notify('the fix was not applied', vim.log.levels.WARN)
       end
     end)
-  end)
+  end, id)
 end
 
-function M.open_pr()
+function M.open_pr(id)
   choose(function(t)
     M.execute('faultline.openPR', { id = t.id }, function(r)
       local url = type(r) == 'table' and r.url
@@ -238,7 +242,7 @@ function M.open_pr()
         M.open_url(url)
       end
     end)
-  end)
+  end, id)
 end
 
 function M.refresh()

@@ -223,7 +223,8 @@ describe('faultline serve over LSP', { skip, timeout: 5 * WAIT_MS }, () => {
       let timer;
       await Promise.race([client.request('shutdown'), new Promise((r) => (timer = setTimeout(r, 5000)))]);
       clearTimeout(timer);
-      client.conn.sendNotification('exit');
+      await client.conn.sendNotification('exit');
+      client.conn.end(); // as vscode-languageclient does: close the server's stdin after exit
     } catch {
       /* the exit check below reports */
     }
@@ -231,7 +232,7 @@ describe('faultline serve over LSP', { skip, timeout: 5 * WAIT_MS }, () => {
     const ex = await client.exited;
     clearTimeout(killer);
     client.conn.dispose();
-    assert.equal(ex.code, 0, `server exit after shutdown/exit: ${JSON.stringify(ex)}\n${client.stderr.slice(-2000)}`);
+    assert.equal(ex.code, 0, `server exit after shutdown, exit and end of stdin: ${JSON.stringify(ex)}\n${client.stderr.slice(-2000)}`);
   });
 
   it('advertises the contract capabilities', () => {

@@ -1,0 +1,35 @@
+# The README's two commands are `go run ./cmd/faultline check --demo` and
+# `make test`. Everything else here is a convenience.
+GO ?= go
+BIN := bin/faultline
+
+.PHONY: test deps unit editors e2e vet build bench fuzz
+
+# Every test: Go unit and integration tests (real Prometheus, real git, real
+# crashing programs), the editor extension's tests, and the end-to-end tests
+# that drive the built server from headless Neovim and a Node LSP client.
+test: deps vet unit editors e2e
+
+deps:
+	@./scripts/deps.sh
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+build:
+	$(GO) build -o $(BIN) ./cmd/faultline
+
+editors:
+	cd editors/vscode && npm test
+
+e2e: build
+	FAULTLINE_BIN=$(CURDIR)/$(BIN) ./editors/run-e2e.sh
+
+bench:
+	$(GO) run ./bench
+
+fuzz:
+	./scripts/fuzz.sh

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	faultline "github.com/faultline-dev/faultline"
+	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/scenario"
+)
+
+// TestScenarios runs `faultline check --format json` on every crash scenario
+// under testdata/scenarios (real programs really crashed, their output
+// stored as Loki lines among noise, repositories whose lines moved after the
+// deploy) and measures what the issue asks: the right file for every
+// incident, the right line at HEAD for at least 90%, the culprit commit for
+// at least 80%, and every not-fixable case marked so.
+func TestScenarios(t *testing.T) {
+	all, err := scenario.LoadAll(faultline.Scenarios, "testdata/scenarios")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total, fileOK, lineOK, culpritTotal, culpritOK, notFixable, notFixableOK, countOK int
+	var table strings.Builder
+	fmt.Fprintf(&table, "%-28s %-34s %-5s %-5s %-7s %-7s\n", "scenario", "expected", "file", "line", "culprit", "fixable")
+	for _, s := range all {
+		if s.Expect == nil {
+			t.Errorf("%s: no expect.json (run go run ./internal/scenario/gen)", s.Name)
+			continue
+		}
+		got := checkScenario(t, s)
+		for _, want := range s.Expect.Incidents {
+			total++
+			inc := matchIncident(got, want)
+			var f, l, c, fx bool
+			if inc != nil && inc.Location != nil {
+				f = inc.Location.File == want.File
+				l = f && inc.Location.Line == want.Line
+			}
+			if inc != nil && inc.Count == want.Count {
+				countOK++
+			}
+			if want.Culprit != nil {
+				culpritTotal++
+				if inc != nil && inc.RootCause != nil && inc.RootCause.SuspectCommit != nil &&
+					inc.RootCause.SuspectCommit.SHA == want.Culprit.SHA {
+					c = true
+					culpritOK++
+				}
+			}
+			if inc != nil && inc.RootCause != nil {
+				fx = inc.RootCause.Fixable == want.Fixable
+			}
+			if !want.Fixable {
+				notFixable++
+				if fx {
+					notFixableOK++
+				}
+			}
+			if f {
+				fileOK++
+			}
+			if l {
+				lineOK++
+			}
+			fmt.Fprintf(&table, "%-28s %-34s %-5v %-5v %-7s %-7v\n", s.Name,
+				fmt.Sprintf("%s:%d", want.File, want.Line), f, l, culpritMark(want, c), fx)
+			if !f || !l || (want.Culprit != nil && !c) || !fx {
+				t.Logf("%s: want %s:%d culprit=%v fixable=%v; got %s", s.Name, want.File, want.Line,
+					culpritSubject(want), want.Fixable, describe(inc))
+			}
+		}
+	}
+	t.Logf("\n%s", table.String())
+	t.Logf("incidents %d: file %d/%d, line at HEAD %d/%d, culprit %d/%d, not-fixable marked %d/%d, count exact %d/%d",
+		total, fileOK, total, lineOK, total, culpritOK, culpritTotal, notFixableOK, notFixable, countOK, total)
+	if total == 0 {
+		t.Fatal("no scenarios")
+	}
+	if fileOK != total {
+		t.Errorf("right file for %d of %d incidents, want all", fileOK, total)
+	}
+	if lineOK*10 < total*9 {
+		t.Errorf("right line at HEAD for %d of %d incidents, want at least 90%%", lineOK, total)
+	}
+	if culpritOK*10 < culpritTotal*8 {
+		t.Errorf("culprit commit for %d of %d incidents, want at least 80%%", culpritOK, culpritTotal)
+	}
+	if notFixableOK != notFixable {
+		t.Errorf("not-fixable cases marked for %d of %d, want all", notFixableOK, notFixable)
+	}
+}
+
+// checkScenario materialises a scenario and runs the check command on it in
+// process, through the same flags a user types.
+func checkScenario(t *testing.T, s *scenario.Scenario) []incident.Incident {
+	t.Helper()
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	if _, err := s.Materialize(context.Background(), repo); err != nil {
+		t.Fatalf("%s: materialize: %v", s.Name, err)
+	}
+	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"check", "--repo", repo, "--logs", logs, "--deploys", deploys, "--format", "json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("%s: check exited %d: %s", s.Name, code, stderr.String())
+	}
+	var out struct {
+		Incidents []incident.Incident `json:"incidents"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("%s: check output is not the JSON contract: %v", s.Name, err)
+	}
+	return out.Incidents
+}
+
+// matchIncident finds the reported incident for an expected one: same error
+// class, preferring the one at the expected file.
+func matchIncident(got []incident.Incident, want scenario.ExpectedIncident) *incident.Incident {
+	var best *incident.Incident
+	for i := range got {
+		inc := &got[i]
+		text := strings.ToLower(inc.ErrorType + " " + inc.Message)
+		if !strings.Contains(text, strings.ToLower(want.ErrorType)) {
+			continue
+		}
+		if inc.Location != nil && inc.Location.File == want.File {
+			if best == nil || best.Location == nil || best.Location.File != want.File || inc.Count > best.Count {
+				best = inc
+			}
+			continue
+		}
+		if best == nil {
+			best = inc
+		}
+	}
+	return best
+}
+
+func culpritMark(want scenario.ExpectedIncident, ok bool) string {
+	if want.Culprit == nil {
+		return "n/a"
+	}
+	return fmt.Sprint(ok)
+}
+
+func culpritSubject(want scenario.ExpectedIncident) string {
+	if want.Culprit == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%.7s %q", want.Culprit.SHA, want.Culprit.Subject)
+}
+
+func describe(inc *incident.Incident) string {
+	if inc == nil {
+		return "no matching incident"
+	}
+	s := fmt.Sprintf("%q", inc.ErrorType)
+	if inc.Location != nil {
+		s += fmt.Sprintf(" at %s:%d (%s %s)", inc.Location.File, inc.Location.Line, inc.Location.Status, inc.Location.Note)
+	} else {
+		s += " unmapped"
+	}
+	if rc := inc.RootCause; rc != nil {
+		if rc.SuspectCommit != nil {
+			s += fmt.Sprintf(" suspect %.7s %q", rc.SuspectCommit.SHA, rc.SuspectCommit.Summary)
+		}
+		s += fmt.Sprintf(" fixable=%v", rc.Fixable)
+	}
+	return s
+}
