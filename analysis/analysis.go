@@ -59,11 +59,12 @@ type Analyzer struct {
 	order  []string
 	newest time.Time
 	events int
+	trees  map[string][]string // files of a deployed commit, for renamed files
 }
 
 // New returns an Analyzer.
 func New(cfg Config) *Analyzer {
-	a := &Analyzer{cfg: cfg, groups: make(map[string]*group)}
+	a := &Analyzer{cfg: cfg, groups: make(map[string]*group), trees: make(map[string][]string)}
 	a.reasm = reassemble.New(a.occurrence)
 	sort.SliceStable(a.cfg.Deploys, func(i, j int) bool { return a.cfg.Deploys[i].Time.Before(a.cfg.Deploys[j].Time) })
 	return a

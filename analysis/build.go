@@ -103,6 +103,14 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 				mf.RepoPathAtDeploy = r.File
 			}
 		}
+		if !mf.Mapped && !f.Library && deployed != "" {
+			// The file may have been renamed or deleted since the deploy:
+			// look for it in the deployed commit's tree, then carry the
+			// line through the rename.
+			if p := a.matchDeployedTree(ctx, deployed, f.Path); p != "" {
+				mf.File, mf.Mapped, mf.InApp, mf.RepoPathAtDeploy = p, true, true, p
+			}
+		}
 		if mf.Mapped && mf.InApp && f.Line > 0 {
 			a.carry(ctx, &mf, deployed, how)
 		}
@@ -120,7 +128,7 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, deployed
 		}
 		return
 	}
-	c, err := a.cfg.Repo.CarryLine(ctx, deployed, mf.File, mf.OriginalLine)
+	c, err := a.cfg.Repo.CarryLine(ctx, deployed, mf.RepoPathAtDeploy, mf.OriginalLine)
 	if err != nil {
 		mf.LineStatus = "unknown"
 		mf.Note = fmt.Sprintf("could not carry the line from %s (%s): %v", shortSHA(deployed), how, err)
@@ -175,4 +183,51 @@ var infraPatterns = []struct{ needle, what string }{
 	{"broken pipe", "a peer closed the connection"},
 	{"network is unreachable", "the network is unreachable"},
 	{"service unavailable", "a dependency is unavailable"},
+}
+
+// matchDeployedTree finds a production path in the deployed commit's tree
+// by the longest unique path suffix (whole segments). It is the fallback
+// for files that no longer exist under that name at HEAD.
+func (a *Analyzer) matchDeployedTree(ctx context.Context, deployed, prodPath string) string {
+	files, ok := a.trees[deployed]
+	if !ok {
+		list, err := a.cfg.Repo.ChangedFiles(ctx, "", deployed)
+		if err != nil {
+			list = nil
+		}
+		a.trees[deployed] = list
+		files = list
+	}
+	prod := strings.Split(strings.Trim(strings.ReplaceAll(prodPath, "\\", "/"), "/"), "/")
+	best, bestLen, tie := "", 0, false
+	for _, f := range files {
+		if isThirdParty(f) {
+			continue
+		}
+		n := commonSuffix(prod, strings.Split(f, "/"))
+		switch {
+		case n > bestLen:
+			best, bestLen, tie = f, n, false
+		case n == bestLen && n > 0:
+			tie = true
+		}
+	}
+	if tie || bestLen == 0 {
+		return ""
+	}
+	return best
+}
+
+// commonSuffix counts the equal trailing segments of a and b.
+func commonSuffix(a, b []string) int {
+	n := 0
+	for i, j := len(a)-1, len(b)-1; i >= 0 && j >= 0 && a[i] == b[j]; i, j = i-1, j-1 {
+		n++
+	}
+	return n
+}
+
+func isThirdParty(p string) bool {
+	return strings.HasPrefix(p, "vendor/") || strings.Contains(p, "node_modules/") ||
+		strings.Contains(p, "/vendor/") || strings.Contains(p, "site-packages/")
 }

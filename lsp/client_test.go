@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +73,10 @@ type client struct {
 	cursor   map[string]int
 	requests []note
 	applied  bool // answer to workspace/applyEdit
+	// lean drops the bodies of diagnostics of files other than keep
+	// (benchmarks measure the server's heap, not the client's).
+	lean bool
+	keep string
 
 	served chan error
 }
@@ -108,6 +113,9 @@ func startClient(t testing.TB, setup serverSetup) *client {
 func (c *client) handle(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
 	n := note{method: req.Method(), params: append(json.RawMessage(nil), req.Params()...)}
 	c.mu.Lock()
+	if c.lean && n.method == protocol.MethodTextDocumentPublishDiagnostics && !strings.Contains(string(n.params), c.keep) {
+		n.params = nil
+	}
 	if _, isCall := req.(*jsonrpc2.Call); isCall {
 		c.requests = append(c.requests, n)
 	} else {

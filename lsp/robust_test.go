@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -99,7 +98,7 @@ func TestMalformedInputAndCancel(t *testing.T) {
 	srv, cli := net.Pipe()
 	served := make(chan error, 1)
 	go func() {
-		served <- Serve(context.Background(), srv, Options{Engine: eng, Fixer: blockingFixer{}, PollInterval: time.Hour, Log: os.Stderr,
+		served <- Serve(context.Background(), srv, Options{Engine: eng, Fixer: blockingFixer{}, PollInterval: time.Hour,
 			Now: func() time.Time { return testNow }})
 	}()
 	r := &rawClient{t: t, conn: cli, in: bufio.NewReader(cli)}

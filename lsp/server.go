@@ -302,14 +302,14 @@ func (s *server) async(ctx context.Context, reply jsonrpc2.Replier, method strin
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.printf("bug: %s panicked: %v", method, r)
-				_ = reply(ctx, nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "internal error in %s: %v", method, r))
+				_ = reply(context.WithoutCancel(ctx), nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "internal error in %s: %v", method, r))
 			}
 		}()
 		res, err := work(ctx)
-		if ctx.Err() != nil && err != nil {
-			err = jsonrpc2.NewError(requestCancelled, "request cancelled")
+		if ctx.Err() != nil {
+			res, err = nil, jsonrpc2.NewError(requestCancelled, "request cancelled")
 		}
-		if err := reply(ctx, res, err); err != nil {
+		if err := reply(context.WithoutCancel(ctx), res, err); err != nil {
 			s.log.printf("reply to %s: %v", method, err)
 		}
 	}()

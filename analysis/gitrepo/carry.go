@@ -237,7 +237,48 @@ func (r *Repo) pathAtHead(ctx context.Context, fromH, head plumbing.Hash, rel st
 	if err != nil {
 		return "", err
 	}
-	return renames[rel], nil
+	if p := renames[rel]; p != "" {
+		return p, nil
+	}
+	// A file renamed and then much edited is no rename to a diff of the two
+	// end points; follow it commit by commit instead.
+	return r.followRenames(ctx, fromH, head, rel)
+}
+
+// maxRenameWalk bounds the first-parent walk of followRenames.
+const maxRenameWalk = 500
+
+// followRenames follows rel from fromH to head along head's first-parent
+// chain, one commit at a time. It returns "" when fromH is not on that chain
+// or the file was deleted on the way.
+func (r *Repo) followRenames(ctx context.Context, fromH, head plumbing.Hash, rel string) (string, error) {
+	var chain []plumbing.Hash // newest first
+	for c := head; c != fromH; {
+		if len(chain) == maxRenameWalk {
+			return "", nil
+		}
+		chain = append(chain, c)
+		p, ok, err := r.firstParent(ctx, c)
+		if err != nil || !ok {
+			return "", err
+		}
+		c = p
+	}
+	cur, prev := rel, fromH
+	for i := len(chain) - 1; i >= 0; i-- {
+		ren, err := r.renamesBetween(ctx, prev, chain[i])
+		if err != nil {
+			return "", err
+		}
+		if p := ren[cur]; p != "" {
+			cur = p
+		}
+		prev = chain[i]
+	}
+	if cur == rel {
+		return "", nil
+	}
+	return cur, nil
 }
 
 // renamesBetween maps old to new paths for the renames go-git detects between

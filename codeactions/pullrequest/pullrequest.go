@@ -184,7 +184,7 @@ func (c *Client) Open(ctx context.Context, req Request, progress func(msg string
 	}
 
 	say("Opening the pull request against %s", base)
-	pr, err := c.create(ctx, owner, repo, &github.NewPullRequest{
+	pr, existing, err := c.create(ctx, owner, repo, &github.NewPullRequest{
 		Title: github.String(subject(req.Incident)),
 		Head:  github.String(branch),
 		Base:  github.String(base),
@@ -193,7 +193,7 @@ func (c *Client) Open(ctx context.Context, req Request, progress func(msg string
 	if err != nil {
 		return res, err
 	}
-	return Result{URL: pr.GetHTMLURL(), Number: pr.GetNumber(), Branch: branch, Existing: pr.GetHeadLabelExisting()}, nil
+	return Result{URL: pr.GetHTMLURL(), Number: pr.GetNumber(), Branch: branch, Existing: existing}, nil
 }
 
 func checkRequest(req Request) error {
