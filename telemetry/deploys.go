@@ -31,7 +31,7 @@ type deployLine struct {
 func ReadDeploys(r io.Reader) ([]incident.Deploy, Stats, error) {
 	var st Stats
 	st.Format = "deploys"
-	br, closeGz, err := decompress(r)
+	br, closeGz, _, err := decompress(r)
 	if err != nil {
 		return nil, st, fmt.Errorf("read deploys: %w", err)
 	}

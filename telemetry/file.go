@@ -55,7 +55,7 @@ func (f *fileSource) Fetch(ctx context.Context, q Query, fn func(incident.Event)
 	if info.IsDir() {
 		return st, fmt.Errorf("read logs %s: is a directory", f.path)
 	}
-	br, closeGz, err := decompress(file)
+	br, closeGz, compressed, err := decompress(file)
 	if err != nil {
 		return st, fmt.Errorf("read logs %s: %w", f.path, err)
 	}
@@ -69,9 +69,13 @@ func (f *fileSource) Fetch(ctx context.Context, q Query, fn func(incident.Event)
 		err = r.readQueryRange(cr)
 		st.Bytes = cr.n
 	case "jsonl":
-		lr := newLineReader(br)
-		err = r.readJSONL(lr)
-		st.Bytes = lr.bytes
+		var src lineSource = newLineReader(br)
+		if backward, lines := jsonlBackward(file, info.Size()); !compressed && backward {
+			st.Format = "jsonl (newest first, read backwards)"
+			src = newReverseLineReader(file, info.Size(), lines)
+		}
+		err = r.readJSONL(src)
+		st.Bytes = src.consumed()
 	default:
 		lr := newLineReader(br)
 		err = r.readText(lr, f.defaults, info.ModTime())
@@ -86,17 +90,17 @@ func (f *fileSource) Fetch(ctx context.Context, q Query, fn func(incident.Event)
 // decompress wraps the file in a gzip reader when it starts with the gzip
 // magic bytes, whatever its name: rotated logs are often compressed without
 // a .gz suffix, and a .gz file someone already unpacked is plain.
-func decompress(file io.Reader) (*bufio.Reader, func(), error) {
+func decompress(file io.Reader) (*bufio.Reader, func(), bool, error) {
 	raw := bufio.NewReaderSize(file, readBufferSize)
 	magic, _ := raw.Peek(2)
 	if !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		return raw, func() {}, nil
+		return raw, func() {}, false, nil
 	}
 	gz, err := gzip.NewReader(raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open gzip: %w", err)
+		return nil, nil, true, fmt.Errorf("open gzip: %w", err)
 	}
-	return bufio.NewReaderSize(gz, readBufferSize), func() { gz.Close() }, nil
+	return bufio.NewReaderSize(gz, readBufferSize), func() { gz.Close() }, true, nil
 }
 
 // detectFormat looks at the start of the input without consuming it. A JSON

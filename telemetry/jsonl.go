@@ -23,7 +23,7 @@ const maxLabelCache = 4096
 
 // readJSONL delivers logcli jsonl lines. Identical label objects share one
 // normalised map, which keeps a large file's allocations per line low.
-func (r *reader) readJSONL(lr *lineReader) error {
+func (r *reader) readJSONL(lr lineSource) error {
 	cache := map[string]map[string]string{}
 	for {
 		raw, truncated, err := lr.next()
@@ -33,7 +33,7 @@ func (r *reader) readJSONL(lr *lineReader) error {
 		if err != nil {
 			return err
 		}
-		where := fmt.Sprintf("%s:%d", r.origin, lr.line)
+		where := fmt.Sprintf("%s:%d", r.origin, lr.lineNo())
 		if truncated {
 			// The JSON is cut, so the entry cannot be read.
 			r.truncated(where)
