@@ -16,13 +16,13 @@ import (
 // (the failing line, the failing function, a calling line), adjusted by
 // whether it shipped in the deploy before the errors started.
 const (
-	scoreCrashLine   = 0.50 // last changed the line that fails
-	scoreCallerLine  = 0.20 // last changed a calling line in the stack
-	scoreInDeploy    = 0.35 // shipped in the deploy right before first_seen
+	scoreCrashLine   = 0.50  // last changed the line that fails
+	scoreCallerLine  = 0.20  // last changed a calling line in the stack
+	scoreInDeploy    = 0.35  // shipped in the deploy right before first_seen
 	scorePreexisting = -0.25 // already running before that deploy
-	scoreFunction    = 0.30 // changed the failing function in that deploy
-	maxDeployCommits = 50   // commits of one deploy examined for the function signal
-	suspectFrames    = 3    // in-app frames whose lines are blamed
+	scoreFunction    = 0.30  // changed the failing function in that deploy
+	maxDeployCommits = 50    // commits of one deploy examined for the function signal
+	suspectFrames    = 3     // in-app frames whose lines are blamed
 )
 
 // rootCause writes the assessment for an incident: the category, the suspect

@@ -18,6 +18,17 @@ import (
 // selector that matches everything, so one non-empty matcher is required.
 const DefaultSelector = `{service=~".+"}`
 
+// DefaultSelectors are the queries that together read every stream naming a
+// service under any of the label names design §3 accepts. Loki has no "or"
+// across label names, so each alias is its own query, made disjoint by
+// excluding the names before it: no stream is read twice.
+var DefaultSelectors = []string{
+	DefaultSelector,
+	`{service_name=~".+", service!~".+"}`,
+	`{app=~".+", service!~".+", service_name!~".+"}`,
+	`{job=~".+", service!~".+", service_name!~".+", app!~".+"}`,
+}
+
 // LokiConfig configures the Loki backend. Secrets (Token, Password) come
 // from the environment (FAULTLINE_LOKI_TOKEN) or a credentials file, never
 // from the workspace config; they are sent as headers and never appear in

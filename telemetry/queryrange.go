@@ -140,8 +140,15 @@ func decodeData(dec *json.Decoder, v streamVisitor) error {
 }
 
 func decodeResult(dec *json.Decoder, v streamVisitor) error {
-	if err := expectDelim(dec, '['); err != nil {
+	tok, err := dec.Token()
+	if err != nil {
 		return err
+	}
+	if tok == nil { // "result": null, as some proxies and old versions send for no match
+		return nil
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("expected %q, found %v", '[', tok)
 	}
 	for i := 0; dec.More(); i++ {
 		var s lokiStream
@@ -152,7 +159,7 @@ func decodeResult(dec *json.Decoder, v streamVisitor) error {
 			return err
 		}
 	}
-	_, err := dec.Token() // ']'
+	_, err = dec.Token() // ']'
 	return err
 }
 

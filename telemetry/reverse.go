@@ -15,7 +15,7 @@ type lineSource interface {
 	consumed() int64 // bytes read so far
 }
 
-func (lr *lineReader) lineNo() int      { return lr.line }
+func (lr *lineReader) lineNo() int     { return lr.line }
 func (lr *lineReader) consumed() int64 { return lr.bytes }
 
 // reverseChunk is how much of the file a reverseLineReader reads at a time.
@@ -41,7 +41,7 @@ func newReverseLineReader(f io.ReaderAt, size int64, lines int) *reverseLineRead
 	return &reverseLineReader{f: f, pos: size, line: lines + 1}
 }
 
-func (r *reverseLineReader) lineNo() int      { return r.line }
+func (r *reverseLineReader) lineNo() int     { return r.line }
 func (r *reverseLineReader) consumed() int64 { return r.read }
 
 func (r *reverseLineReader) next() ([]byte, bool, error) {

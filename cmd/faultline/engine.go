@@ -138,8 +138,60 @@ func newSource(root string, s config.Source, labels map[string]string) (telemetr
 			l = telemetry.NormalizeLabels(s.Labels)
 		}
 		return telemetry.NewFileSource(resolve(root, p), l), nil
+	case "loki":
+		return newLokiSource(s)
 	}
-	return nil, fmt.Errorf("unknown source kind %q (known: file)", s.Kind)
+	return nil, fmt.Errorf("unknown source kind %q (known: file, loki)", s.Kind)
+}
+
+// newLokiSource reads Loki. Credentials come from the environment only
+// (FAULTLINE_LOKI_TOKEN, or FAULTLINE_LOKI_USER and FAULTLINE_LOKI_PASSWORD),
+// never from the workspace config. Without a selector every stream naming a
+// service under any accepted label name is read.
+func newLokiSource(s config.Source) (telemetry.Source, error) {
+	if s.URL == "" {
+		return nil, fmt.Errorf("loki source without a url")
+	}
+	selectors := []string{s.Selector}
+	if s.Selector == "" {
+		selectors = telemetry.DefaultSelectors
+	}
+	var srcs []telemetry.Source
+	for _, sel := range selectors {
+		src, err := telemetry.NewLoki(telemetry.LokiConfig{
+			URL:      s.URL,
+			Selector: sel,
+			OrgID:    s.OrgID,
+			Token:    os.Getenv("FAULTLINE_LOKI_TOKEN"),
+			Username: os.Getenv("FAULTLINE_LOKI_USER"),
+			Password: os.Getenv("FAULTLINE_LOKI_PASSWORD"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("loki %s: %w", s.URL, err)
+		}
+		srcs = append(srcs, src)
+	}
+	if len(srcs) == 1 {
+		return srcs[0], nil
+	}
+	return multiSource(srcs), nil
+}
+
+// multiSource reads several disjoint queries of one backend as one source.
+type multiSource []telemetry.Source
+
+func (m multiSource) Name() string { return m[0].Name() }
+
+func (m multiSource) Fetch(ctx context.Context, q telemetry.Query, fn func(incident.Event) error) (telemetry.Stats, error) {
+	var total telemetry.Stats
+	for _, s := range m {
+		st, err := s.Fetch(ctx, q, fn)
+		total.Add(st)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // parseSourceSpec reads the KIND:URL form of --source.

@@ -43,7 +43,7 @@ func (s *Server) selectEntries(q logQuery, start, end time.Time, forward bool) [
 // keeping each stream's entries in the given order, as Loki answers.
 func groupStreams(entries []Entry) []streamJSON {
 	index := map[string]int{}
-	var out []streamJSON
+	out := []streamJSON{} // Loki answers "result":[] when nothing matches
 	for _, e := range entries {
 		i, ok := index[e.key]
 		if !ok {
