@@ -44,6 +44,8 @@ type Config struct {
 	Mapper  PathMapper
 	Repo    Repo // nil when the workspace is not a git repository
 	Deploys []incident.Deploy
+	// Enrichers add evidence from metrics and trace backends.
+	Enrichers []Enricher
 	// Now is the reference time for "new since the last deploy"; zero means
 	// the time of the newest event.
 	Now time.Time
@@ -148,6 +150,7 @@ func (a *Analyzer) Incidents(ctx context.Context) (Result, error) {
 		res.Incidents = append(res.Incidents, inc)
 	}
 	correlate(res.Incidents)
+	res.Stats.Problems = append(res.Stats.Problems, enrich(ctx, a.cfg.Enrichers, res.Incidents)...)
 	sort.SliceStable(res.Incidents, func(i, j int) bool {
 		return res.Incidents[i].LastSeen.After(res.Incidents[j].LastSeen)
 	})

@@ -19,6 +19,8 @@ type Workspace struct {
 	Repo   *gitrepo.Repo // nil when Root is not in a git repository
 	// RepoErr says why Repo is nil.
 	RepoErr error
+	// Enrichers add metric and trace evidence to every analysis.
+	Enrichers []Enricher
 }
 
 // OpenWorkspace indexes root for path mapping and opens its git repository.
@@ -50,7 +52,7 @@ type SourceResult struct {
 // against the workspace. A failing source is reported in the results and
 // does not stop the others; Run fails only when ctx is cancelled.
 func (w *Workspace) Run(ctx context.Context, sources []telemetry.Source, q telemetry.Query, deploys []incident.Deploy) (Result, []SourceResult, error) {
-	cfg := Config{Mapper: w.Mapper, Deploys: deploys}
+	cfg := Config{Mapper: w.Mapper, Deploys: deploys, Enrichers: w.Enrichers}
 	if w.Repo != nil {
 		cfg.Repo = w.Repo
 	}
