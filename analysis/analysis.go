@@ -41,6 +41,9 @@ type PathMapper interface {
 
 // Config is what an analysis needs besides the events.
 type Config struct {
+	// Root is the workspace folder; the files there (HEAD plus uncommitted
+	// edits) are what locations point into.
+	Root    string
 	Mapper  PathMapper
 	Repo    Repo // nil when the workspace is not a git repository
 	Deploys []incident.Deploy

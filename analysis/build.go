@@ -3,6 +3,8 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/faultline-dev/faultline/incident"
@@ -47,6 +49,11 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 			inc.Location = &incident.Location{
 				File: f.File, Line: f.Line, Column: f.Column, Function: f.Function,
 				Status: f.LineStatus, Note: f.Note,
+			}
+			if inc.Location.Column == 0 || f.LineStatus != "unchanged" {
+				// Go and Python print no column, and a carried line's column
+				// may have moved: point at the statement's first character.
+				inc.Location.Column = a.statementColumn(f.File, f.Line)
 			}
 			break
 		}
@@ -230,4 +237,22 @@ func commonSuffix(a, b []string) int {
 func isThirdParty(p string) bool {
 	return strings.HasPrefix(p, "vendor/") || strings.Contains(p, "node_modules/") ||
 		strings.Contains(p, "/vendor/") || strings.Contains(p, "site-packages/")
+}
+
+// statementColumn returns the 1-based column of the first non-blank
+// character of a line in the working tree, or 1 when it cannot be read.
+func (a *Analyzer) statementColumn(file string, line int) int {
+	if a.cfg.Root == "" || line <= 0 {
+		return 1
+	}
+	b, err := os.ReadFile(filepath.Join(a.cfg.Root, filepath.FromSlash(file)))
+	if err != nil {
+		return 1
+	}
+	lines := splitLines(b)
+	if line > len(lines) {
+		return 1
+	}
+	l := lines[line-1]
+	return len(l) - len(strings.TrimLeft(l, " \t")) + 1
 }

@@ -52,7 +52,7 @@ type SourceResult struct {
 // against the workspace. A failing source is reported in the results and
 // does not stop the others; Run fails only when ctx is cancelled.
 func (w *Workspace) Run(ctx context.Context, sources []telemetry.Source, q telemetry.Query, deploys []incident.Deploy) (Result, []SourceResult, error) {
-	cfg := Config{Mapper: w.Mapper, Deploys: deploys, Enrichers: w.Enrichers}
+	cfg := Config{Root: w.Root, Mapper: w.Mapper, Deploys: deploys, Enrichers: w.Enrichers}
 	if w.Repo != nil {
 		cfg.Repo = w.Repo
 	}

@@ -27,7 +27,13 @@ func writeText(w io.Writer, root string, res analysis.Result) error {
 		} else if len(inc.Frames) > 0 {
 			loc = fmt.Sprintf("%s:%d (not in this workspace)", inc.Frames[0].OriginalPath, inc.Frames[0].OriginalLine)
 		}
-		fmt.Fprintf(bw, "%s: %s: %s (%s)\n", loc, sanitize(inc.ErrorType), sanitize(inc.Message), summaryCounts(inc))
+		// The message usually starts with the error type; a class name
+		// (KeyError, java.lang.NullPointerException) that it lacks is added.
+		what := inc.Message
+		if !strings.HasPrefix(inc.Message, inc.ErrorType) && !strings.ContainsAny(inc.ErrorType, " :") {
+			what = inc.ErrorType + ": " + inc.Message
+		}
+		fmt.Fprintf(bw, "%s: %s (%s)\n", loc, sanitize(what), summaryCounts(inc))
 		if l := inc.Location; l != nil {
 			codeFrame(bw, filepath.Join(root, filepath.FromSlash(l.File)), l.Line)
 			if l.Note != "" {
