@@ -28,9 +28,9 @@ func subject(inc incident.Incident) string {
 	if inc.Location != nil && inc.Location.File != "" {
 		where = " in " + oneLine(inc.Location.File)
 	}
-	tail := fmt.Sprintf(" (faultline incident %s)", oneLine(inc.ID))
+	tail := fmt.Sprintf(" (faultline incident %s)", truncate(oneLine(inc.ID), 40))
 	head := "fix: " + errType + where
-	if n := maxTitle - len(tail); len(head) > n && n > 10 {
+	if n := maxTitle - len(tail); len(head) > n {
 		head = truncate(head, n)
 	}
 	return head + tail
@@ -55,26 +55,36 @@ func commitMessage(inc incident.Incident, fix incident.Fix) string {
 	return b.String()
 }
 
-type fact struct{ label, value string }
+// fact is one labelled value; code facts (paths, versions, ids) render as
+// inline code in the pull request, the rest as escaped prose.
+type fact struct {
+	label, value string
+	code         bool
+}
 
 // facts are the incident's key numbers, as plain single-line text.
 func facts(inc incident.Incident) []fact {
 	var fs []fact
 	add := func(label, value string) {
 		if value = oneLine(value); value != "" {
-			fs = append(fs, fact{label, value})
+			fs = append(fs, fact{label: label, value: value})
+		}
+	}
+	code := func(label, value string) {
+		if value = oneLine(value); value != "" {
+			fs = append(fs, fact{label: label, value: value, code: true})
 		}
 	}
 	add("Error", inc.Message)
 	if inc.Location != nil {
-		add("Location", fmt.Sprintf("%s:%d %s", inc.Location.File, inc.Location.Line, inc.Location.Function))
+		code("Location", strings.TrimSpace(fmt.Sprintf("%s:%d %s", inc.Location.File, inc.Location.Line, inc.Location.Function)))
 	}
 	svc := strings.Trim(inc.Service+" / "+inc.Env, " /")
 	add("Service", svc)
 	if inc.Count > 0 {
 		add("Occurrences", fmt.Sprintf("%d between %s and %s", inc.Count, stamp(inc.FirstSeen), stamp(inc.LastSeen)))
 	}
-	add("Versions", strings.Join(inc.Versions, ", "))
+	code("Versions", strings.Join(inc.Versions, ", "))
 	if d := inc.Deploy; d != nil {
 		add("Deploy", strings.TrimSpace(fmt.Sprintf("%s of %s at %s %s", d.Version, d.Service, stamp(d.Time), shortSHA(d.Commit))))
 	}
@@ -82,7 +92,7 @@ func facts(inc incident.Incident) []fact {
 		c := rc.SuspectCommit
 		add("Suspect commit", fmt.Sprintf("%s %s (%s)", shortSHA(c.SHA), c.Summary, c.Author))
 	}
-	add("Traces", strings.Join(inc.TraceIDs, ", "))
+	code("Traces", strings.Join(inc.TraceIDs, ", "))
 	return fs
 }
 
@@ -98,7 +108,11 @@ func prBody(inc incident.Incident, fix incident.Fix, incidentURL string) string 
 		if f.label == "Error" {
 			continue
 		}
-		fmt.Fprintf(&b, "- **%s:** %s\n", f.label, mdText(f.value))
+		v := mdText(f.value)
+		if f.code {
+			v = mdCode(f.value)
+		}
+		fmt.Fprintf(&b, "- **%s:** %s\n", f.label, v)
 	}
 	b.WriteString("\n**Error**\n\n")
 	b.WriteString(mdFence("text", clean(firstN(inc.Message, 4000))))
@@ -160,28 +174,33 @@ func inAppFrames(inc incident.Incident) string {
 }
 
 // mdText escapes text for Markdown prose: HTML metacharacters become
-// entities, Markdown punctuation is backslash-escaped, @ cannot start a
-// mention, and control characters and line breaks are dropped.
+// entities, inline Markdown punctuation is backslash-escaped (and what
+// would start a list, heading or rule at the start of a line), @ cannot
+// start a mention, and control characters and line breaks are dropped.
 func mdText(s string) string {
 	var b strings.Builder
-	for _, r := range oneLine(s) {
-		switch r {
-		case '<':
+	digits := true // only digits so far: "1." would start a list
+	for i, r := range oneLine(s) {
+		switch {
+		case r == '<':
 			b.WriteString("&lt;")
-		case '>':
+		case r == '>':
 			b.WriteString("&gt;")
-		case '&':
+		case r == '&':
 			b.WriteString("&amp;")
-		case '"':
+		case r == '"':
 			b.WriteString("&quot;")
-		case '@':
+		case r == '@':
 			b.WriteString("@<!-- -->")
-		case '\\', '`', '*', '_', '{', '}', '[', ']', '(', ')', '#', '+', '-', '.', '!', '|', '~', ':', '$':
+		case strings.ContainsRune("\\`*_{}[]()#!|~", r),
+			i == 0 && strings.ContainsRune("-+=", r),
+			i > 0 && digits && (r == '.' || r == ')'):
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		default:
 			b.WriteRune(r)
 		}
+		digits = digits && r >= '0' && r <= '9'
 	}
 	return b.String()
 }

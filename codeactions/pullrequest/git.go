@@ -176,15 +176,19 @@ func (w *workspace) push(ctx context.Context, rm remote, auth transport.AuthMeth
 	}
 	where := fmt.Sprintf("%s (%s)", rm.Name, rm.Redacted())
 	server := serverMessage(progress.String())
+	msg := oneLine(err.Error())
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-		return fmt.Errorf("push to %s was refused (%v): give the token write access to the repository (contents: write), or configure a git credential helper for %s", where, err, rm.Endpoint.Host)
+		if auth == nil {
+			return fmt.Errorf("push to %s needs credentials and none were found (%s): configure a git credential helper for %s, or use a remote on the GitHub host so the token is used", where, msg, rm.Endpoint.Host)
+		}
+		return fmt.Errorf("push to %s was refused (%s): give the token write access to the repository (contents: write), or configure a git credential helper for %s", where, msg, rm.Endpoint.Host)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return fmt.Errorf("push to %s: the repository was not found, or the credentials cannot see it: check the remote URL and the token's repository access", where)
 	case ctx.Err() != nil:
 		return fmt.Errorf("push to %s: %w", where, ctx.Err())
 	}
-	return fmt.Errorf("push of branch %s to %s rejected: %v%s", branch, where, err, server)
+	return fmt.Errorf("push of branch %s to %s rejected: %s%s", branch, where, msg, server)
 }
 
 // serverMessage keeps what the server said during a failed push (hook

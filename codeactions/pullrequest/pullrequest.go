@@ -129,16 +129,9 @@ func (c *Client) Open(ctx context.Context, req Request, progress func(msg string
 	if err != nil {
 		return Result{}, err
 	}
-	rm, err := ws.remote(req.Remote, []string{c.githubHost})
+	rm, owner, repo, err := c.target(ws, req.Remote)
 	if err != nil {
 		return Result{}, err
-	}
-	owner, repo := c.owner, c.repo
-	if owner == "" {
-		owner, repo = rm.Owner, rm.Repo
-	}
-	if owner == "" {
-		return Result{}, fmt.Errorf("git remote %q (%s) is not a GitHub repository on %s: point the remote at https://%s/OWNER/REPO.git, or name the repository in the config (github.repo: OWNER/REPO, github.url for GitHub Enterprise)", rm.Name, rm.Redacted(), c.githubHost, c.githubHost)
 	}
 	branch := BranchPrefix + refSafe(req.Incident.ID)
 	res.Branch = branch
@@ -152,10 +145,9 @@ func (c *Client) Open(ctx context.Context, req Request, progress func(msg string
 		base = req.Base
 	}
 	if base == "" {
-		base = ws.fallbackBase(req.Remote)
-	}
-	if base == "" {
-		return res, fmt.Errorf("cannot tell which branch the pull request should target: HEAD is detached and GitHub named no default branch; pass a base branch")
+		if base = ws.fallbackBase(req.Remote); base == "" {
+			return res, fmt.Errorf("cannot tell which branch the pull request should target: HEAD is detached and GitHub named no default branch; pass a base branch")
+		}
 	}
 
 	if pr, err := c.findOpen(ctx, owner, repo, branch); err != nil {
@@ -165,21 +157,7 @@ func (c *Client) Open(ctx context.Context, req Request, progress func(msg string
 		return Result{URL: pr.GetHTMLURL(), Number: pr.GetNumber(), Branch: branch, Existing: true}, nil
 	}
 
-	say("Committing the fix on %s", branch)
-	tree, err := ws.fixTree(ctx, req.Fix.Diff)
-	if err != nil {
-		return res, err
-	}
-	commit, err := ws.commit(tree, commitMessage(req.Incident, req.Fix), c.now())
-	if err != nil {
-		return res, err
-	}
-	auth, err := pushAuth(ctx, ws.root, rm, c.token, c.githubHost)
-	if err != nil {
-		return res, err
-	}
-	say("Pushing %s to %s", branch, rm.Name)
-	if err := ws.push(ctx, rm, auth, commit, branch); err != nil {
+	if err := c.pushFix(ctx, ws, rm, req, branch, say); err != nil {
 		return res, err
 	}
 
@@ -194,6 +172,42 @@ func (c *Client) Open(ctx context.Context, req Request, progress func(msg string
 		return res, err
 	}
 	return Result{URL: pr.GetHTMLURL(), Number: pr.GetNumber(), Branch: branch, Existing: existing}, nil
+}
+
+// pushFix commits the fix on top of HEAD and pushes it as branch.
+func (c *Client) pushFix(ctx context.Context, ws *workspace, rm remote, req Request, branch string, say func(string, ...any)) error {
+	say("Committing the fix on %s", branch)
+	tree, err := ws.fixTree(ctx, req.Fix.Diff)
+	if err != nil {
+		return err
+	}
+	commit, err := ws.commit(tree, commitMessage(req.Incident, req.Fix), c.now())
+	if err != nil {
+		return err
+	}
+	auth, err := pushAuth(ctx, ws.root, rm, c.token, c.githubHost)
+	if err != nil {
+		return err
+	}
+	say("Pushing %s to %s", branch, rm.Name)
+	return ws.push(ctx, rm, auth, commit, branch)
+}
+
+// target resolves the remote to push to and the GitHub repository it
+// names (or the one Options named).
+func (c *Client) target(ws *workspace, remoteName string) (rm remote, owner, repo string, err error) {
+	rm, err = ws.remote(remoteName, []string{c.githubHost})
+	if err != nil {
+		return rm, "", "", err
+	}
+	owner, repo = c.owner, c.repo
+	if owner == "" {
+		owner, repo = rm.Owner, rm.Repo
+	}
+	if owner == "" {
+		return rm, "", "", fmt.Errorf("git remote %q (%s) is not a GitHub repository on %s: point the remote at https://%s/OWNER/REPO.git, or name the repository in the config (github.repo: OWNER/REPO, github.url for GitHub Enterprise)", rm.Name, rm.Redacted(), c.githubHost, c.githubHost)
+	}
+	return rm, owner, repo, nil
 }
 
 func checkRequest(req Request) error {
