@@ -148,6 +148,12 @@ func writeSuspect(b *strings.Builder, in Input) {
 
 func writeSource(b *strings.Builder, in Input) {
 	lines := strings.SplitAfter(string(in.Source), "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) == 0 {
+		lines = []string{""}
+	}
 	crash := crashLine(in)
 	from, to := 1, len(lines)
 	if len(lines) > maxWholeFile {

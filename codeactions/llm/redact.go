@@ -89,6 +89,10 @@ func redactAssignment(m string) string {
 	if strings.HasPrefix(val, "=") || strings.Contains(val, "[REDACTED-") {
 		return m // ":=" / "==" in code, or already redacted
 	}
+	switch strings.ToLower(val) {
+	case "bearer", "basic", "digest", "token":
+		return m // an auth scheme; the credential after it has its own rule
+	}
 	if isCodeExpression(val) {
 		return m // token := getToken() keeps the code readable
 	}
