@@ -75,6 +75,25 @@ func New(cfg Config) *Analyzer {
 	return a
 }
 
+// AddDeploys adds deploys found after New, e.g. derived from the first
+// appearance of a version label. A deploy of a service, env and version
+// that is already known is ignored: explicit deploy events win.
+func (a *Analyzer) AddDeploys(ds []incident.Deploy) {
+	for _, d := range ds {
+		known := false
+		for _, k := range a.cfg.Deploys {
+			if k.Version == d.Version && k.Service == d.Service && (k.Env == "" || d.Env == "" || k.Env == d.Env) {
+				known = true
+				break
+			}
+		}
+		if !known {
+			a.cfg.Deploys = append(a.cfg.Deploys, d)
+		}
+	}
+	sort.SliceStable(a.cfg.Deploys, func(i, j int) bool { return a.cfg.Deploys[i].Time.Before(a.cfg.Deploys[j].Time) })
+}
+
 // Add feeds one log event.
 func (a *Analyzer) Add(e incident.Event) {
 	a.events++

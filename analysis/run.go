@@ -57,9 +57,11 @@ func (w *Workspace) Run(ctx context.Context, sources []telemetry.Source, q telem
 		cfg.Repo = w.Repo
 	}
 	a := New(cfg)
+	var versions telemetry.VersionWatch
 	var results []SourceResult
 	for _, s := range sources {
 		st, err := s.Fetch(ctx, q, func(e incident.Event) error {
+			versions.Add(e)
 			a.Add(e)
 			return nil
 		})
@@ -68,6 +70,9 @@ func (w *Workspace) Run(ctx context.Context, sources []telemetry.Source, q telem
 		}
 		results = append(results, SourceResult{Name: s.Name(), Stats: st, Err: err})
 	}
+	// A new version label in the logs is a deploy even when no deploy
+	// event says so.
+	a.AddDeploys(versions.Deploys())
 	res, err := a.Incidents(ctx)
 	if err != nil {
 		return res, results, err

@@ -17,7 +17,6 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/faultline-dev/faultline/config"
-	"github.com/faultline-dev/faultline/incident"
 )
 
 // waitLimit only guards against a hung test; no test asserts timing.
@@ -111,7 +110,7 @@ func startClient(t testing.TB, setup serverSetup) *client {
 }
 
 func (c *client) handle(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
-	n := note{method: req.Method(), params: append(json.RawMessage(nil), req.Params()...)}
+	n := note{method: strings.Clone(req.Method()), params: append(json.RawMessage(nil), req.Params()...)}
 	c.mu.Lock()
 	if c.lean && n.method == protocol.MethodTextDocumentPublishDiagnostics && !strings.Contains(string(n.params), c.keep) {
 		n.params = nil
@@ -272,5 +271,3 @@ func writeWorkspace(t testing.TB, files map[string]string) string {
 	}
 	return root
 }
-
-var _ = incident.Incident{}

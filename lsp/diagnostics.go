@@ -19,15 +19,10 @@ import (
 // file: the open document's lines when open, else the file on disk.
 type placed struct {
 	*entry
-	root         *root
-	line         int
-	indent, end  int
-	fnLine       int
-	open         bool
-	docVersion   int32
-	lineText     string
-	hasLineText  bool
-	fromDocument bool
+	root        *root
+	line        int // 0-based, current
+	indent, end int // UTF-16 columns of the statement on the current line
+	fnLine      int
 }
 
 // placedIn returns the entries of path at their current lines, across
@@ -50,7 +45,6 @@ func (s *server) placedIn(path string) (out []placed, doc *document) {
 				} else {
 					p.fnLine = p.line
 				}
-				p.open, p.docVersion = true, doc.version
 			}
 			out = append(out, p)
 		}

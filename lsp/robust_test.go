@@ -89,7 +89,9 @@ func (blockingFixer) CodeActions(ctx context.Context, inc incident.Incident, doc
 func (blockingFixer) Resolve(ctx context.Context, inc incident.Incident, doc Document, id string) ([]Edit, error) {
 	return nil, nil
 }
-func (blockingFixer) OpenPR(ctx context.Context, inc incident.Incident) (string, error) { return "", nil }
+func (blockingFixer) OpenPR(ctx context.Context, inc incident.Incident) (string, error) {
+	return "", nil
+}
 
 func TestMalformedInputAndCancel(t *testing.T) {
 	root := loadWorkspace(t)

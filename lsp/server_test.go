@@ -1,7 +1,6 @@
 package lsp
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -428,5 +427,3 @@ func TestInitializeConfigAndRootURIFallback(t *testing.T) {
 	}
 	c.shutdown()
 }
-
-var _ = context.Background

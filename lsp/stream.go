@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,7 +46,6 @@ func newStream(conn io.ReadWriteCloser, log func(string, ...any)) *stream {
 
 func (s *stream) writeLoop() {
 	defer close(s.stopped)
-	var buf bytes.Buffer
 	for {
 		s.mu.Lock()
 		for len(s.queue) == 0 && !s.closed {
@@ -57,21 +55,32 @@ func (s *stream) writeLoop() {
 			s.mu.Unlock()
 			return
 		}
-		batch := s.queue
-		s.queue = nil
-		s.mu.Unlock()
-		buf.Reset()
-		for _, data := range batch {
-			fmt.Fprintf(&buf, "Content-Length: %d\r\n\r\n", len(data))
-			buf.Write(data)
+		data := s.queue[0]
+		s.queue[0] = nil // let the message be collected once written
+		s.queue = s.queue[1:]
+		if len(s.queue) == 0 {
+			s.queue = nil
 		}
-		if _, err := s.conn.Write(buf.Bytes()); err != nil {
+		s.mu.Unlock()
+		if err := s.writeFrame(data); err != nil {
 			s.mu.Lock()
-			s.werr, s.closed, s.queue = fmt.Errorf("write message: %w", err), true, nil
+			s.werr, s.closed, s.queue = err, true, nil
 			s.mu.Unlock()
 			return
 		}
 	}
+}
+
+func (s *stream) writeFrame(data []byte) error {
+	var hdr [40]byte
+	h := append(strconv.AppendInt(append(hdr[:0], "Content-Length: "...), int64(len(data)), 10), "\r\n\r\n"...)
+	if _, err := s.conn.Write(h); err != nil {
+		return fmt.Errorf("write message: %w", err)
+	}
+	if _, err := s.conn.Write(data); err != nil {
+		return fmt.Errorf("write message: %w", err)
+	}
+	return nil
 }
 
 // Read returns the next well-formed message.

@@ -132,6 +132,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.Bool("demo", false, "run on the embedded demo workspace (built into the user cache dir)")
 	var sf sourceFlags
 	sf.register(fs)
+	prom := fs.String("prometheus", "", "Prometheus base URL: latency and 5xx anomalies around each incident as evidence")
+	traces := fs.String("traces", "", "trace store tempo:URL or jaeger:URL: the failing span and service boundary as evidence")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -193,6 +195,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if ws.Enrichers, err = enrichers(*prom, *traces); err != nil {
+		return err
+	}
 	if ws.Repo == nil {
 		fmt.Fprintf(stderr, "faultline: %s is not a git repository (%v): lines are shown as printed, without drift or suspect commits\n", root, ws.RepoErr)
 	}
@@ -200,6 +205,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	attachFixes(ctx, root, res.Incidents)
 	for _, p := range res.Stats.Problems {
 		fmt.Fprintln(stderr, "faultline:", p)
 	}

@@ -24,6 +24,9 @@ import (
 type engine struct {
 	labels map[string]string // labels for plain-text logs, from flags
 	window time.Duration     // how far back backends are queried
+	prs    *prOpener         // told where each incident was found; may be nil
+	// enrichers add metric and trace evidence (--prometheus, --traces).
+	enrichers []analysis.Enricher
 
 	mu    sync.Mutex
 	repos map[string]*analysis.Workspace
@@ -49,6 +52,9 @@ func (e *engine) Analyze(ctx context.Context, root string, cfg config.Config) (l
 	if err != nil {
 		return lsp.Result{}, err
 	}
+	if e.prs != nil {
+		e.prs.remember(root, cfg, res.Incidents)
+	}
 	out := lsp.Result{Incidents: res.Incidents, Empty: res.Empty}
 	for _, p := range problems {
 		out.Sources = append(out.Sources, lsp.SourceStatus{Name: p.name, Err: p.err.Error()})
@@ -72,6 +78,7 @@ func (e *engine) workspace(root string, cfg config.Config) (*analysis.Workspace,
 		if err != nil {
 			return nil, fmt.Errorf("index workspace %s: %w", root, err)
 		}
+		ws.Mapper.Close()
 		ws.Mapper = m
 		return ws, nil
 	}
@@ -79,6 +86,7 @@ func (e *engine) workspace(root string, cfg config.Config) (*analysis.Workspace,
 	if err != nil {
 		return nil, err
 	}
+	ws.Enrichers = e.enrichers
 	e.repos[root] = ws
 	return ws, nil
 }

@@ -37,6 +37,7 @@ func init() {
 		{"check", "analyse logs against a repository and print incidents", runCheck},
 		{"serve", "run the language server on stdio", runServe},
 		{"demo", "build the embedded demo workspace into a folder", runDemo},
+		{"doctor", "check the workspace, each source, credentials and path mapping, with a fix for each problem", runDoctor},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "faultline", version)
 			return nil

@@ -21,6 +21,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	window := fs.Duration("window", 0, "how far back backends are queried each poll (default: whole files, 24h for backends)")
 	var sf sourceFlags
 	sf.register(fs)
+	prom := fs.String("prometheus", "", "Prometheus base URL: latency and 5xx anomalies around each incident as evidence")
+	traces := fs.String("traces", "", "trace store tempo:URL or jaeger:URL: the failing span and service boundary as evidence")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -54,8 +56,18 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	enr, err := enrichers(*prom, *traces)
+	if err != nil {
+		return err
+	}
+	eng := newEngine(labels, *window)
+	eng.enrichers = enr
+	eng.prs = newPROpener(fixService)
+	fixer := newLSPFixer(fixService)
+	fixer.openPR = eng.prs.open
 	opt := lsp.Options{
-		Engine:       newEngine(labels, *window),
+		Engine:       eng,
+		Fixer:        fixer,
 		PollInterval: *poll,
 		ExtraSources: extra,
 		Deploys:      deploys,

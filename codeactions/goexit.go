@@ -1,0 +1,183 @@
+package codeactions
+
+import (
+	"fmt"
+	"go/ast"
+	"go/types"
+	"strconv"
+	"strings"
+)
+
+// zeroValue returns the zero value of a result type as source: exact when
+// the package's types know it, otherwise from the syntax, with `*new(T)` as
+// the form that is right for any T.
+func (g *goFile) zeroValue(expr ast.Expr) string {
+	if t := g.typeOf(expr); t != nil {
+		if z := zeroOf(t, g.typeString(t)); z != "" {
+			return z
+		}
+	}
+	switch e := expr.(type) {
+	case *ast.StarExpr, *ast.MapType, *ast.ChanType, *ast.FuncType, *ast.InterfaceType:
+		return "nil"
+	case *ast.ArrayType:
+		if e.Len == nil {
+			return "nil"
+		}
+	case *ast.Ident:
+		switch e.Name {
+		case "string":
+			return `""`
+		case "bool":
+			return "false"
+		case "error", "any":
+			return "nil"
+		case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
+			"uintptr", "byte", "rune", "float32", "float64", "complex64", "complex128":
+			return "0"
+		}
+	}
+	return "*new(" + g.text(expr) + ")"
+}
+
+func zeroOf(t types.Type, name string) string {
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		switch {
+		case u.Info()&types.IsBoolean != 0:
+			return "false"
+		case u.Info()&types.IsString != 0:
+			return `""`
+		case u.Info()&types.IsNumeric != 0:
+			return "0"
+		case u.Kind() == types.UnsafePointer:
+			return "nil"
+		}
+	case *types.Pointer, *types.Slice, *types.Map, *types.Chan, *types.Signature, *types.Interface:
+		return "nil"
+	case *types.Struct, *types.Array:
+		return name + "{}"
+	}
+	return ""
+}
+
+// results lists the result type expressions of the site's function, one
+// per value (a field `a, b int` gives two).
+func (s *site) results() []ast.Expr {
+	if s.ftype.Results == nil {
+		return nil
+	}
+	var out []ast.Expr
+	for _, f := range s.ftype.Results.List {
+		n := len(f.Names)
+		if n == 0 {
+			n = 1
+		}
+		for range n {
+			out = append(out, f.Type)
+		}
+	}
+	return out
+}
+
+// returnsError reports whether the function's last result is `error`.
+func (s *site) returnsError() bool {
+	r := s.results()
+	if len(r) == 0 {
+		return false
+	}
+	id, ok := r[len(r)-1].(*ast.Ident)
+	return ok && id.Name == "error"
+}
+
+// funcName names the site's function for error messages.
+func (s *site) funcName() string {
+	if d, ok := s.fn.(*ast.FuncDecl); ok {
+		return d.Name.Name
+	}
+	return "func"
+}
+
+// returnZero returns the statement leaving the function with zero values,
+// and an error saying why when the last result is error. It also returns
+// the imports that statement needs.
+func (g *goFile) returnZero(s *site, why string) (string, []string) {
+	res := s.results()
+	if len(res) == 0 {
+		return "return", nil
+	}
+	vals := make([]string, len(res))
+	for i, r := range res {
+		vals[i] = g.zeroValue(r)
+	}
+	var imports []string
+	if s.returnsError() {
+		vals[len(vals)-1] = "errors.New(" + strconv.Quote(s.funcName()+": "+why) + ")"
+		if !g.imports("errors") {
+			imports = append(imports, "errors")
+		}
+	}
+	return "return " + strings.Join(vals, ", "), imports
+}
+
+// exit is how a guard leaves the crashing statement: `continue` inside a
+// loop (the other iterations still run) unless the statement returns, or
+// an early return.
+func (g *goFile) exit(s *site, why string) (string, []string) {
+	if _, isReturn := s.stmt.(*ast.ReturnStmt); s.inLoop && !isReturn && !s.returnsError() {
+		return "continue", nil
+	}
+	return g.returnZero(s, why)
+}
+
+func (g *goFile) imports(p string) bool {
+	for _, imp := range g.file.Imports {
+		if v, _ := strconv.Unquote(imp.Path.Value); v == p {
+			return true
+		}
+	}
+	return false
+}
+
+// wrappable reports whether skipping the statement alone keeps the
+// function correct: a plain assignment, call or increment whose effect can
+// be left out without leaving a variable undeclared or a result unreturned.
+func wrappable(st ast.Stmt) bool {
+	switch st := st.(type) {
+	case *ast.AssignStmt:
+		return st.Tok.String() != ":="
+	case *ast.ExprStmt, *ast.IncDecStmt, *ast.SendStmt:
+		return true
+	}
+	return false
+}
+
+// guard protects the site's statement: bad is the condition under which it
+// would crash, ok its negation. A statement that can simply be skipped is
+// wrapped in `if ok {}`; otherwise `if bad { exit }` goes before it.
+// newStmt replaces the statement's text (empty: unchanged).
+func (g *goFile) guard(s *site, bad, ok, why, newStmt string) ([]byte, error) {
+	text := newStmt
+	if text == "" {
+		text = g.text(s.stmt)
+	}
+	if wrappable(s.stmt) {
+		return g.apply([]edit{g.wrap(s, ok, text)})
+	}
+	exit, imports := g.exit(s, why)
+	e := edit{g.off(s.stmt.Pos()), g.off(s.stmt.End()), fmt.Sprintf("if %s {\n%s\n}\n%s", bad, exit, text)}
+	return g.apply([]edit{e}, imports...)
+}
+
+// siteFor parses the input and finds the crashing statement.
+func siteFor(in Input) (*goFile, *site, error) {
+	g, err := parseGo(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := g.siteAt(in.Line)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, s, nil
+}

@@ -1,0 +1,103 @@
+package codeactions
+
+import (
+	"regexp"
+	"strings"
+)
+
+var nodeReadMsg = []*regexp.Regexp{
+	regexp.MustCompile(`Cannot read propert(?:y|ies) of (?:undefined|null) \(reading '([^']+)'\)`),
+	regexp.MustCompile(`Cannot read property '([^']+)' of (?:undefined|null)`),
+}
+
+// nodeUndefined makes the property reads of the object that was undefined
+// (or null) optional: `o.a` becomes `o?.a` everywhere on the line. Where
+// such a read is an operand of arithmetic (* / % -), `?? 0` keeps the
+// result a number instead of NaN.
+type nodeUndefined struct{}
+
+func (nodeUndefined) Name() string { return "node-optional-chaining" }
+
+func (nodeUndefined) Fix(in Input) (Change, error) {
+	if !matches(in, "node", "cannot read propert") {
+		return Change{}, notApplicable("not a property read of undefined")
+	}
+	prop := ""
+	for _, re := range nodeReadMsg {
+		if m := re.FindStringSubmatch(in.Incident.Message); m != nil {
+			prop = m[1]
+			break
+		}
+	}
+	if prop == "" {
+		return Change{}, notApplicable("the message names no property")
+	}
+	l, err := lineOf(in)
+	if err != nil {
+		return Change{}, err
+	}
+	re := regexp.MustCompile(`(` + identChain + `)\.` + regexp.QuoteMeta(prop) + `\b`)
+	recv := ""
+	for _, m := range re.FindAllStringSubmatchIndex(l.text, -1) {
+		if !inString(l.text, m[0]) && (m[2] == 0 || l.text[m[2]-1] != '.') {
+			recv = l.text[m[2]:m[3]]
+			break
+		}
+	}
+	if recv == "" {
+		return Change{}, notApplicable("no .%s on line %d", prop, in.Line)
+	}
+	text, chains := optionalChain(l.text, recv)
+	if len(chains) == 0 {
+		return Change{}, notApplicable("%s is only written on line %d", recv, in.Line)
+	}
+	return Change{Title: "Use optional chaining on " + recv, Content: replaceRange(in.Content, l.start, l.end, text)}, nil
+}
+
+var jsMember = regexp.MustCompile(`^(?:\.[A-Za-z_$][\w$]*)*`)
+
+// optionalChain rewrites every read `recv.x...` on the line into
+// `recv?.x...`, returning the new line and the rewritten chains.
+func optionalChain(line, recv string) (string, []string) {
+	var b strings.Builder
+	var chains []string
+	i := 0
+	for i < len(line) {
+		if !wordAt(line, i, recv+".") || inString(line, i) {
+			b.WriteByte(line[i])
+			i++
+			continue
+		}
+		tail := jsMember.FindString(line[i+len(recv):])
+		after := strings.TrimSpace(line[i+len(recv)+len(tail):])
+		if strings.HasPrefix(after, "=") && !strings.HasPrefix(after, "==") || strings.HasPrefix(after, "++") || strings.HasPrefix(after, "--") {
+			b.WriteString(recv + tail) // a write: optional chaining cannot be assigned to
+			i += len(recv) + len(tail)
+			continue
+		}
+		chain := recv + "?" + tail
+		before := strings.TrimSpace(b.String())
+		if arithmetic(before, after) {
+			chain = "(" + chain + " ?? 0)"
+		}
+		b.WriteString(chain)
+		chains = append(chains, chain)
+		i += len(recv) + len(tail)
+	}
+	return b.String(), chains
+}
+
+// arithmetic reports whether an operand between before and after takes
+// part in * / % or binary -.
+func arithmetic(before, after string) bool {
+	if after != "" && strings.ContainsRune("*/%", rune(after[0])) && !strings.HasPrefix(after, "//") && !strings.HasPrefix(after, "/*") {
+		return true
+	}
+	if strings.HasPrefix(after, "-") && !strings.HasPrefix(after, "--") && !strings.HasPrefix(after, "->") {
+		return true
+	}
+	if before != "" && strings.ContainsRune("*/%", rune(before[len(before)-1])) {
+		return true
+	}
+	return false
+}

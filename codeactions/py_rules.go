@@ -1,0 +1,237 @@
+package codeactions
+
+import (
+	"regexp"
+	"strings"
+)
+
+// pyExit returns how a guard inserted before the crashing line leaves:
+// `continue` in a loop, `return None` in a function; ok=false at module
+// level or when the line continues a statement.
+func pyExit(in Input, l *textLine) (string, bool) {
+	cur := len(l.indent)
+	if cur == 0 {
+		return "", false
+	}
+	for _, prev := range linesBefore(in.Content, in.Line) {
+		t := strings.TrimSpace(prev)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		ind := len(prev) - len(strings.TrimLeft(prev, " \t"))
+		if ind >= cur {
+			continue
+		}
+		cur = ind
+		switch {
+		case strings.HasPrefix(t, "for ") || strings.HasPrefix(t, "while ") || strings.HasPrefix(t, "async for "):
+			return "continue", true
+		case strings.HasPrefix(t, "def ") || strings.HasPrefix(t, "async def "):
+			return "return None", true
+		}
+		if ind == 0 {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// pyGuard inserts `if cond:` + exit before the crashing line.
+func pyGuard(in Input, l *textLine, cond string) ([]byte, error) {
+	if strings.HasPrefix(l.code, "elif ") || strings.HasPrefix(l.code, "else") || strings.HasPrefix(l.code, "except") ||
+		strings.HasPrefix(l.code, "finally") || strings.HasPrefix(l.code, ")") {
+		return nil, notApplicable("cannot put a guard before %q", l.code)
+	}
+	if prev := linesBefore(in.Content, in.Line); len(prev) > 0 {
+		p := strings.TrimSpace(prev[0])
+		if strings.HasSuffix(p, "\\") || strings.HasSuffix(p, ",") || strings.HasSuffix(p, "(") {
+			return nil, notApplicable("line %d continues a statement", in.Line)
+		}
+	}
+	exit, ok := pyExit(in, l)
+	if !ok {
+		return nil, notApplicable("line %d is not inside a function or loop", in.Line)
+	}
+	return l.replace("if "+cond+":", indentUnit(in.Content)+exit, l.code), nil
+}
+
+var pyDivisor = regexp.MustCompile(`(//|/|%)\s*(` + identChain + `(?:\(\))?|\([^()]*\))`)
+
+// pyZeroDiv guards the divisor of the division that raised
+// ZeroDivisionError; the function then returns None (or the loop
+// continues), Python's "no value".
+type pyZeroDiv struct{}
+
+func (pyZeroDiv) Name() string { return "python-zero-division" }
+
+func (pyZeroDiv) Fix(in Input) (Change, error) {
+	if !matches(in, "python", "zerodivisionerror") {
+		return Change{}, notApplicable("not a ZeroDivisionError")
+	}
+	l, err := lineOf(in)
+	if err != nil {
+		return Change{}, err
+	}
+	var divisors []string
+	seen := map[string]bool{}
+	for _, m := range pyDivisor.FindAllStringSubmatchIndex(l.text, -1) {
+		op, d := l.text[m[2]:m[3]], l.text[m[4]:m[5]]
+		if inString(l.text, m[0]) || (op == "%" && strings.ContainsAny(strings.TrimSpace(l.text[:m[0]])[max(0, len(strings.TrimSpace(l.text[:m[0]]))-1):], `"'`)) {
+			continue
+		}
+		if strings.HasSuffix(d, "()") || numberLit.MatchString(d) || seen[d] {
+			continue
+		}
+		seen[d] = true
+		divisors = append(divisors, d)
+	}
+	if len(divisors) == 0 {
+		return Change{}, notApplicable("no divisor on line %d", in.Line)
+	}
+	conds := make([]string, len(divisors))
+	for i, d := range divisors {
+		conds[i] = d + " == 0"
+	}
+	out, err := pyGuard(in, l, strings.Join(conds, " or "))
+	if err != nil {
+		return Change{}, err
+	}
+	return Change{Title: "Guard against division by zero (" + strings.Join(divisors, ", ") + " == 0)", Content: out}, nil
+}
+
+var pyAttrMsg = regexp.MustCompile(`'NoneType' object has no attribute '(\w+)'`)
+
+// pyNoneAttr guards the object that was None when an attribute was read
+// (AttributeError: 'NoneType' object has no attribute 'x').
+type pyNoneAttr struct{}
+
+func (pyNoneAttr) Name() string { return "python-none-attribute" }
+
+func (pyNoneAttr) Fix(in Input) (Change, error) {
+	if !matches(in, "python", "attributeerror") {
+		return Change{}, notApplicable("not an AttributeError")
+	}
+	m := pyAttrMsg.FindStringSubmatch(in.Incident.Message)
+	if m == nil {
+		return Change{}, notApplicable("the AttributeError is not about None")
+	}
+	l, err := lineOf(in)
+	if err != nil {
+		return Change{}, err
+	}
+	re := regexp.MustCompile(`(` + identChain + `)\.` + m[1] + `\b`)
+	var recv string
+	for _, loc := range re.FindAllStringSubmatchIndex(l.text, -1) {
+		r := l.text[loc[2]:loc[3]]
+		if r != "self" && !inString(l.text, loc[0]) && (loc[2] == 0 || l.text[loc[2]-1] != '.') {
+			recv = r
+			break
+		}
+	}
+	if recv == "" {
+		return Change{}, notApplicable("no .%s on line %d", m[1], in.Line)
+	}
+	out, err := pyGuard(in, l, recv+" is None")
+	if err != nil {
+		return Change{}, err
+	}
+	return Change{Title: "Guard against " + recv + " being None", Content: out}, nil
+}
+
+var pyKeyMsg = regexp.MustCompile(`KeyError: (.+)$`)
+
+// pyKeyError turns the subscript that raised KeyError into .get(key). When
+// its result is itself the key of a module-level table of numbers, that
+// lookup becomes .get(..., 0) too: a missing entry counts as nothing
+// instead of raising the next KeyError.
+type pyKeyError struct{}
+
+func (pyKeyError) Name() string { return "python-key-error" }
+
+func (pyKeyError) Fix(in Input) (Change, error) {
+	if !matches(in, "python", "keyerror") {
+		return Change{}, notApplicable("not a KeyError")
+	}
+	l, err := lineOf(in)
+	if err != nil {
+		return Change{}, err
+	}
+	key := ""
+	if m := pyKeyMsg.FindStringSubmatch(strings.TrimSpace(in.Incident.Message)); m != nil {
+		key = strings.TrimSpace(m[1])
+	}
+	start, end, recv, keyText := pySubscript(l.text, key)
+	if start < 0 {
+		return Change{}, notApplicable("no subscript for key %s on line %d", key, in.Line)
+	}
+	rest := strings.TrimSpace(l.text[end:])
+	if strings.HasPrefix(rest, "=") && !strings.HasPrefix(rest, "==") || regexp.MustCompile(`^[-+*/%|&]=`).MatchString(rest) || strings.HasPrefix(l.code, "del ") {
+		return Change{}, notApplicable("the subscript is written, not read")
+	}
+	get := recv + ".get(" + keyText + numericDefault(in.Content, recv) + ")"
+	text := l.text[:start] + get + l.text[end:]
+	// the looked-up value used as the key of an outer table: D[x.get(k)]
+	if start > 0 && text[start-1] == '[' && end < len(l.text) && l.text[end] == ']' {
+		if outer := regexp.MustCompile(`(` + identChain + `)\[$`).FindStringSubmatchIndex(text[:start]); outer != nil {
+			d := text[outer[2]:outer[3]]
+			if def := numericDefault(in.Content, d); def != "" {
+				closeAt := start + len(get)
+				text = text[:outer[2]] + d + ".get(" + get + def + ")" + text[closeAt+1:]
+			}
+		}
+	}
+	return Change{Title: "Use " + recv + ".get(" + keyText + ") for a missing key", Content: replaceRange(in.Content, l.start, l.end, text)}, nil
+}
+
+// pySubscript finds recv[key] on the line: the literal key the error
+// names, or the only subscript when the key is a variable.
+func pySubscript(line, key string) (start, end int, recv, keyText string) {
+	re := regexp.MustCompile(`(` + identChain + `)\[([^\[\]]+)\]`)
+	all := re.FindAllStringSubmatchIndex(line, -1)
+	var fallback []int
+	n := 0
+	for _, m := range all {
+		if inString(line, m[0]) {
+			continue
+		}
+		k := strings.TrimSpace(line[m[4]:m[5]])
+		if key != "" && (k == key || swapQuotes(k) == key) {
+			return m[0], m[1], line[m[2]:m[3]], k
+		}
+		if regexp.MustCompile(`^` + identChain + `$`).MatchString(k) {
+			fallback = m
+			n++
+		}
+	}
+	if n == 1 {
+		return fallback[0], fallback[1], line[fallback[2]:fallback[3]], strings.TrimSpace(line[fallback[4]:fallback[5]])
+	}
+	return -1, -1, "", ""
+}
+
+func swapQuotes(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return "'" + s[1:len(s)-1] + "'"
+	}
+	return s
+}
+
+// numericDefault returns ", 0" when name is a module-level dict literal
+// whose values are all numbers, else "".
+func numericDefault(src []byte, name string) string {
+	re := regexp.MustCompile(`(?ms)^` + regexp.QuoteMeta(name) + `\s*=\s*\{(.*?)\}`)
+	m := re.FindSubmatch(src)
+	if m == nil {
+		return ""
+	}
+	vals := regexp.MustCompile(`:\s*([^,]+)`).FindAllSubmatch(m[1], -1)
+	if len(vals) == 0 {
+		return ""
+	}
+	for _, v := range vals {
+		if !numberLit.Match([]byte(strings.TrimSpace(string(v[1])))) {
+			return ""
+		}
+	}
+	return ", 0"
+}
