@@ -20,6 +20,7 @@ import (
 	"github.com/faultline-dev/faultline/analysis/pathmap"
 	"github.com/faultline-dev/faultline/analysis/reassemble"
 	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/telemetry"
 )
 
 // Repo is what the analysis needs from git. *gitrepo.Repo implements it.
@@ -122,6 +123,14 @@ func (a *Analyzer) occurrence(o reassemble.Occurrence) {
 		a.order = append(a.order, id)
 	}
 	g.add(o, version)
+	// An issue tracker (Sentry, GlitchTip) delivers one event per issue
+	// carrying the issue's own count and first-seen time.
+	if n, first, ok := telemetry.SentryCount(o.Labels); ok && n > 1 {
+		g.count += n - 1
+		if !first.IsZero() && first.Before(g.first) {
+			g.first = first
+		}
+	}
 }
 
 // Stats says what each step found, so an empty result can say why.

@@ -155,6 +155,9 @@ func (s *server) explainFrame(ctx context.Context, a commandArgs) (any, error) {
 	if f.LineStatus != "" {
 		md += fmt.Sprintf("\n\nLine carried to HEAD: %s", f.LineStatus)
 	}
+	if s.opt.Explain != nil {
+		md += "\n\n" + s.opt.Explain(r.path, r.config(), *e.inc, a.Frame)
+	}
 	return map[string]string{"markdown": md}, nil
 }
 

@@ -61,6 +61,9 @@ type Options struct {
 	// --logs/--source flags); Deploys, when set, overrides deploys.
 	ExtraSources []config.Source
 	Deploys      string
+	// Explain, when set, explains how a frame was mapped (every candidate
+	// file and why it won or lost) for faultline.explainFrame.
+	Explain func(root string, cfg config.Config, inc incident.Incident, frame int) string
 	// Now is the clock used for "last 3m ago"; time.Now when nil.
 	Now func() time.Time
 }

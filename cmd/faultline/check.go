@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/analysis"
+	"github.com/faultline-dev/faultline/analysis/noise"
 	"github.com/faultline-dev/faultline/config"
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/telemetry"
@@ -204,6 +205,15 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res, _, err := ws.Run(ctx, srcs, q, deploys)
 	if err != nil {
 		return err
+	}
+	rules, err := noise.Load(root)
+	if err != nil {
+		return err
+	}
+	var hidden []noise.Hidden
+	res.Incidents, hidden = noise.Filter(res.Incidents, rules, time.Now())
+	if s := noise.Summary(hidden); s != "" {
+		fmt.Fprintln(stderr, "faultline:", s)
 	}
 	attachFixes(ctx, root, res.Incidents)
 	for _, p := range res.Stats.Problems {

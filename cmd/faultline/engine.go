@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/analysis"
+	"github.com/faultline-dev/faultline/analysis/noise"
 	"github.com/faultline-dev/faultline/analysis/pathmap"
 	"github.com/faultline-dev/faultline/config"
 	"github.com/faultline-dev/faultline/incident"
@@ -52,10 +53,19 @@ func (e *engine) Analyze(ctx context.Context, root string, cfg config.Config) (l
 	if err != nil {
 		return lsp.Result{}, err
 	}
+	rules, rulesErr := noise.Load(root)
+	var hidden []noise.Hidden
+	res.Incidents, hidden = noise.Filter(res.Incidents, rules, time.Now())
 	if e.prs != nil {
 		e.prs.remember(root, cfg, res.Incidents)
 	}
 	out := lsp.Result{Incidents: res.Incidents, Empty: res.Empty}
+	if rulesErr != nil {
+		out.Sources = append(out.Sources, lsp.SourceStatus{Name: noise.FileName, Err: rulesErr.Error()})
+	}
+	if s := noise.Summary(hidden); s != "" && len(res.Incidents) == 0 {
+		out.Empty = s
+	}
 	for _, p := range problems {
 		out.Sources = append(out.Sources, lsp.SourceStatus{Name: p.name, Err: p.err.Error()})
 	}
@@ -148,8 +158,14 @@ func newSource(root string, s config.Source, labels map[string]string) (telemetr
 		return telemetry.NewFileSource(resolve(root, p), l), nil
 	case "loki":
 		return newLokiSource(s)
+	case "sentry", "glitchtip":
+		c, err := telemetry.SentryConfigFromURL(s.URL, os.Getenv("SENTRY_AUTH_TOKEN"))
+		if err != nil {
+			return nil, err
+		}
+		return telemetry.NewSentry(c)
 	}
-	return nil, fmt.Errorf("unknown source kind %q (known: file, loki)", s.Kind)
+	return nil, fmt.Errorf("unknown source kind %q (known: file, loki, sentry)", s.Kind)
 }
 
 // newLokiSource reads Loki. Credentials come from the environment only

@@ -389,3 +389,14 @@ func mdCode(s string) string {
 func mdCodeCell(s string) string { return strings.ReplaceAll(mdCode(s), "|", `\|`) }
 
 func mdCell(s string) string { return strings.ReplaceAll(mdText(s), "\n", " ") }
+
+// explainIncidentFrame is the language server's faultline.explainFrame: how
+// one frame of an incident maps into root, with every candidate considered.
+func explainIncidentFrame(root string, cfg config.Config, inc incident.Incident, frame int) string {
+	if frame < 0 || frame >= len(inc.Frames) {
+		return ""
+	}
+	mf := inc.Frames[frame]
+	f := productionFrame(inc.Language, mf.Function, mf.OriginalPath, mf.OriginalLine)
+	return explainFrame(root, pathOptions(cfg), inc.Language, inc.Service, f)
+}

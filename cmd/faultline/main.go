@@ -3,6 +3,9 @@
 //	faultline check      analyse logs against a repository and print incidents
 //	faultline serve      the language server (LSP over stdio)
 //	faultline demo       build the embedded demo workspace into a folder
+//	faultline doctor     check the workspace and each source, with a fix per problem
+//	faultline explain    show how stack frames map to workspace files, and why
+//	faultline mappings   print the path rules derived from the workspace
 //	faultline version    print the version
 //
 // Run `faultline <command> -h` for a command's flags.
@@ -37,6 +40,8 @@ func init() {
 		{"check", "analyse logs against a repository and print incidents", runCheck},
 		{"serve", "run the language server on stdio", runServe},
 		{"demo", "build the embedded demo workspace into a folder", runDemo},
+		{"explain", "show how stack frames map to workspace files, and why", runExplain},
+		{"mappings", "print path rules derived from the workspace (and logs) as a .faultline.yaml snippet", runMappings},
 		{"doctor", "check the workspace, each source, credentials and path mapping, with a fix for each problem", runDoctor},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "faultline", version)

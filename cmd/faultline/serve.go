@@ -68,6 +68,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	opt := lsp.Options{
 		Engine:       eng,
 		Fixer:        fixer,
+		Explain:      explainIncidentFrame,
 		PollInterval: *poll,
 		ExtraSources: extra,
 		Deploys:      deploys,
