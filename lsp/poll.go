@@ -128,6 +128,7 @@ func (s *server) runPoller(ctx context.Context, r *root) {
 	if s.caps.configuration {
 		s.pullConfiguration(ctx, r)
 	}
+	go s.watchGit(ctx, r)
 	s.pollWithProgress(ctx, r)
 	interval := r.config().PollInterval.D()
 	t := time.NewTimer(interval)
