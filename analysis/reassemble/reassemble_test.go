@@ -2,6 +2,7 @@ package reassemble
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -35,9 +36,14 @@ func feed(t *testing.T, r *Reassembler, streams map[string]string, noise []strin
 		labels map[string]string
 		lines  []string
 	}
+	var names []string
+	for svc := range streams {
+		names = append(names, svc)
+	}
+	sort.Strings(names) // deterministic interleaving: billing's lines come first
 	var cs []*cursor
-	for svc, text := range streams {
-		cs = append(cs, &cursor{labels: map[string]string{"service": svc}, lines: strings.Split(text, "\n")})
+	for _, svc := range names {
+		cs = append(cs, &cursor{labels: map[string]string{"service": svc}, lines: strings.Split(streams[svc], "\n")})
 	}
 	ts := t0
 	for more := true; more; {
@@ -91,8 +97,13 @@ func TestInterleavedStreams(t *testing.T) {
 	if top := topApp(p); top.Line != 8 || top.Function != "total" {
 		t.Errorf("billing top frame = %+v", top)
 	}
-	if !by["checkout"].Time.Equal(t0) {
-		t.Errorf("occurrence time = %v, want the first line's %v", by["checkout"].Time, t0)
+	// billing's first line is at t0, checkout's at t0+1ms (see feed): an
+	// occurrence carries the time of its own first line.
+	if !by["billing"].Time.Equal(t0) {
+		t.Errorf("billing occurrence time = %v, want its first line's %v", by["billing"].Time, t0)
+	}
+	if want := t0.Add(time.Millisecond); !by["checkout"].Time.Equal(want) {
+		t.Errorf("checkout occurrence time = %v, want its first line's %v", by["checkout"].Time, want)
 	}
 }
 
