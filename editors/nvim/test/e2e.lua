@@ -2,8 +2,9 @@
 -- `faultline serve`. Same environment as the Node e2e test:
 --   FAULTLINE_BIN, FAULTLINE_E2E_WORKSPACE, FAULTLINE_E2E_LOGS,
 --   FAULTLINE_E2E_DEPLOYS (optional), FAULTLINE_E2E_EXPECT {file, line (1-based), messageContains}
--- Optional: FAULTLINE_E2E_FIX=1 also applies the incident's fix and checks the
--- buffer changed; FAULTLINE_E2E_PR=1 also runs :FaultlineOpenPR and expects a URL.
+--   FAULTLINE_E2E_BARE (origin of the workspace), FAULTLINE_E2E_GITHUB_URL (the
+--   fake GitHub's REST base URL, also in the workspace's .faultline.yaml).
+-- It also applies the incident's fix and opens its pull request.
 -- Run through run.sh (pcall + cq, under timeout), never with plain -c luafile.
 local H = dofile(vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':p:h') .. '/helpers.lua')
 local WAIT = tonumber(os.getenv('FAULTLINE_E2E_WAIT_MS') or '') or 30000
@@ -149,25 +150,51 @@ H.wait(WAIT, 'the diagnostic back on its line', function()
 end)
 H.ok(true, 'diagnostic follows edits both ways')
 
-if os.getenv('FAULTLINE_E2E_FIX') == '1' then
-  local before = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n')
-  vim.api.nvim_win_set_cursor(0, { expect.line, d.col })
-  vim.cmd('FaultlineApplyFix')
-  H.wait(WAIT, 'the fix to change the buffer', function()
-    return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n') ~= before
-  end)
-  H.ok(vim.bo[buf].modified, 'the fix was applied to the buffer')
-  vim.cmd('silent! undo')
+-- :FaultlineApplyFix applies the preferred fix through workspace/applyEdit.
+local before = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+local stmt = vim.trim(before[expect.line])
+vim.api.nvim_win_set_cursor(0, { expect.line, d.col })
+vim.cmd('FaultlineApplyFix')
+local after = H.wait(WAIT, 'the fix to change the buffer', function()
+  local now = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n')
+  return now ~= table.concat(before, '\n') and now
+end)
+H.ok(vim.bo[buf].modified, 'the fix was applied to the buffer')
+H.ok(after:find(stmt, 1, true), 'the crashing statement stays', after)
+-- An index out of range at X[Y] is guarded by Y < len(X).
+local x, y = stmt:match('([%w_.]+)%[([%w_]+)%]')
+if expect.messageContains:find('index out of range', 1, true) and x then
+  local guard = 'if ' .. y .. ' < len(' .. x .. ')'
+  H.ok(after:find(guard, 1, true), 'the buffer has the bounds check: ' .. guard, after)
 end
+vim.cmd('silent! undo')
+H.eq(vim.api.nvim_buf_get_lines(buf, 0, -1, false), before, 'undo restores the buffer')
 
-if os.getenv('FAULTLINE_E2E_PR') == '1' then
-  vim.api.nvim_win_set_cursor(0, { expect.line, d.col })
-  vim.cmd('FaultlineOpenPR')
-  local url = H.wait(WAIT, 'a pull request URL', function()
-    return opened_urls[1] or require('faultline.commands').last_pr_url
-  end)
-  H.ok(url:match('^https?://'), 'pull request opened: ' .. url, url)
+-- :FaultlineOpenPR pushes faultline/<id> to origin (a local bare repository)
+-- and opens the pull request on the fake GitHub; the server asks the editor
+-- to open it through window/showDocument.
+local bare = need('FAULTLINE_E2E_BARE')
+local shown = {}
+local show = client.handlers['window/showDocument']
+H.ok(type(show) == 'function', 'the plugin handles window/showDocument')
+client.handlers['window/showDocument'] = function(err, result, ctx, config)
+  table.insert(shown, result)
+  return show(err, result, ctx, config)
 end
+vim.api.nvim_win_set_cursor(0, { expect.line, d.col })
+vim.cmd('FaultlineOpenPR')
+local url = H.wait(WAIT, 'the pull request URL', function()
+  return require('faultline.commands').last_pr_url
+end)
+local api = need('FAULTLINE_E2E_GITHUB_URL')
+local web = api:gsub('/api/v3/$', '')
+H.ok(url:match('^' .. vim.pesc(web) .. '/acme/checkout/pull/%d+$'), 'pull request on the fake GitHub: ' .. url, url)
+H.eq(shown, { { uri = url, external = true } }, 'the server sent window/showDocument {external = true}')
+H.eq(opened_urls, { url }, 'the plugin opened the URL once')
+local sha = vim.fn.system({ 'git', '--git-dir', bare, 'rev-parse', '--verify', '-q', 'refs/heads/faultline/' .. id })
+H.ok(vim.v.shell_error == 0 and sha:match('^%x+'), 'the bare repository has branch faultline/' .. id, sha)
+local files = vim.fn.systemlist({ 'git', '--git-dir', bare, 'diff', '--name-only', 'refs/heads/main', 'refs/heads/faultline/' .. id })
+H.eq(files, { expect.file }, 'the branch changes only ' .. expect.file)
 
 H.finish('nvim e2e')
 vim.cmd('qa!')

@@ -9,9 +9,14 @@
 //   FAULTLINE_E2E_LOGS       log file for --logs
 //   FAULTLINE_E2E_DEPLOYS    deploy events for --deploys (optional)
 //   FAULTLINE_E2E_EXPECT     {"file": "repo-relative", "line": 1-based, "messageContains": "..."}
+// For the fix and pull-request tests (skipped when FAULTLINE_E2E_BARE is unset):
+//   FAULTLINE_E2E_BARE           bare repository the workspace's origin points at
+//   FAULTLINE_E2E_GITHUB_URL     the fake GitHub's REST base URL (.faultline.yaml github.base_url)
+//   FAULTLINE_E2E_GITHUB_RECORD  JSON file where the fake GitHub records its requests
+//   GITHUB_TOKEN                 the token the fake GitHub expects
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -332,8 +337,135 @@ describe('faultline serve over LSP', { skip, timeout: 5 * WAIT_MS }, () => {
     assert.equal(typeof st.stale, 'boolean');
     assert.equal(st.stale, false, 'file sources do not go stale');
   });
+
+  describe('fixes and pull requests', { skip: process.env.FAULTLINE_E2E_BARE ? false : 'FAULTLINE_E2E_BARE is not set: run editors/run-e2e.sh' }, () => {
+    const VERSION = 10;
+    let resolved; // the WorkspaceEdit of the preferred fix
+    let fixed; // the document text with it applied
+
+    it('offers a preferred quickfix for the diagnostic and resolves it to a versioned edit', async () => {
+      client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: fileUri, languageId: languageOf(file), version: VERSION, text } });
+      const diag = await client.waitFor('the diagnostic of the reopened document', () => client.diagnosticsFor(file)?.find((x) => x.data?.id === want.data.id && x.range.start.line === want.range.start.line));
+      const actions = await client.request('textDocument/codeAction', {
+        textDocument: { uri: fileUri },
+        range: diag.range,
+        context: { diagnostics: [diag], only: ['quickfix'], triggerKind: 1 },
+      });
+      assert.ok(Array.isArray(actions), `code actions: ${JSON.stringify(actions)}`);
+      const fix = actions.find((a) => a.isPreferred);
+      assert.ok(fix, `a preferred fix among ${JSON.stringify(actions.map((a) => a.title))}`);
+      assert.equal(fix.kind, 'quickfix');
+      assert.ok(fix.diagnostics?.some((d) => d.data?.id === want.data.id && String(d.code) === String(want.code)), `linked to the diagnostic: ${JSON.stringify(fix.diagnostics)}`);
+      assert.equal(fix.edit, undefined, 'the edit is computed on resolve, not listed');
+      assert.ok(fix.data, 'carries data for codeAction/resolve');
+
+      const r = await client.request('codeAction/resolve', fix);
+      assert.equal(r.title, fix.title);
+      resolved = r.edit;
+      const changes = resolved?.documentChanges;
+      assert.ok(Array.isArray(changes) && changes.length === 1, `one document change: ${JSON.stringify(resolved)}`);
+      assert.ok(samePath(changes[0].textDocument.uri, file), `edits ${changes[0].textDocument.uri}`);
+      assert.equal(changes[0].textDocument.version, VERSION, 'the edit names the open document version');
+      fixed = applyTextEdits(text, changes[0].edits);
+      checkGuarded(text, fixed, cfg.expect);
+    });
+
+    it('applies the fix with faultline.applyFix through workspace/applyEdit', async () => {
+      const before = client.appliedEdits.length;
+      const r = await client.command('faultline.applyFix', { id: String(want.code), uri: fileUri, version: VERSION });
+      assert.equal(r.applied, true, `applyFix result ${JSON.stringify(r)}`);
+      assert.equal(typeof r.title, 'string');
+      assert.equal(client.appliedEdits.length, before + 1, 'one workspace/applyEdit request');
+      const req = client.appliedEdits[before];
+      assert.deepEqual(req.edit, resolved, 'the same edit as codeAction/resolve');
+      assert.equal(applyTextEdits(text, req.edit.documentChanges[0].edits), fixed);
+      // As an editor does after applying: the buffer now holds the fix.
+      client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: fileUri, version: VERSION + 1 }, contentChanges: [{ text: fixed }] });
+      client.conn.sendNotification('textDocument/didClose', { textDocument: { uri: fileUri } });
+    });
+
+    it('opens a pull request with faultline.openPR, once', async () => {
+      const id = String(want.code);
+      const shown = client.shownDocuments.length;
+      const r = await client.command('faultline.openPR', { id });
+      assert.match(r?.url ?? '', /^https?:\/\//, `openPR result ${JSON.stringify(r)}`);
+      const branch = `faultline/${id}`;
+
+      const pulls = await fakePulls(`acme:${branch}`);
+      assert.equal(pulls.length, 1, `one open pull request for ${branch}: ${JSON.stringify(pulls.map((p) => p.html_url))}`);
+      assert.equal(r.url, pulls[0].html_url, "the URL is the pull request's html_url");
+      assert.deepEqual(client.shownDocuments.slice(shown), [{ uri: r.url, external: true }], 'window/showDocument asked to open it outside the editor');
+
+      const posts = recorded().filter((q) => q.method === 'POST' && q.path.endsWith('/repos/acme/checkout/pulls'));
+      assert.equal(posts.length, 1, 'one POST /pulls');
+      assert.equal(posts[0].status, 201);
+      assert.equal(posts[0].body.head, branch);
+      assert.equal(posts[0].body.base, 'main');
+      assert.ok(posts[0].body.body.includes(id), 'the body cites the incident');
+      assert.match(posts[0].body.body, /```diff\n[\s\S]*\n```/, 'the body carries the diff');
+
+      // The pushed branch: one commit on main changing only the crashing file, to the fixed text.
+      const bare = process.env.FAULTLINE_E2E_BARE;
+      const head = git(bare, 'rev-parse', `refs/heads/${branch}`);
+      assert.equal(git(bare, 'rev-parse', `${head}^`), git(bare, 'rev-parse', 'refs/heads/main'), 'the branch is one commit on main');
+      assert.deepEqual(git(bare, 'diff', '--name-only', 'refs/heads/main', head).split('\n'), [cfg.expect.file], 'only the crashing file changes');
+      assert.equal(git(bare, 'show', `${head}:${cfg.expect.file}`) + '\n', fixed.replace(/\n$/, '') + '\n', 'the branch holds the fix the editor applied');
+      // The user's working tree is untouched: only the uncommitted config differs from HEAD.
+      assert.deepEqual(git(cfg.root, 'status', '--porcelain').split('\n'), ['?? .faultline.yaml']);
+
+      const again = await client.command('faultline.openPR', { id });
+      assert.equal(again.url, r.url, 'a second openPR returns the same pull request');
+      assert.equal(recorded().filter((q) => q.method === 'POST').length, 1, 'and does not POST again');
+    });
+  });
 });
 
 function languageOf(f) {
   return { '.go': 'go', '.py': 'python', '.java': 'java', '.js': 'javascript', '.ts': 'typescript' }[path.extname(f)] ?? 'plaintext';
+}
+
+/** applyTextEdits applies LSP TextEdits (UTF-16 positions, non-overlapping) to text. */
+function applyTextEdits(text, edits) {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
+  const offset = (p) => {
+    assert.ok(p.line < starts.length, `edit line ${p.line} is past the end`);
+    return starts[p.line] + p.character;
+  };
+  const sorted = edits.map((e) => ({ start: offset(e.range.start), end: offset(e.range.end), text: e.newText })).sort((a, b) => b.start - a.start);
+  let out = text;
+  for (const e of sorted) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return out;
+}
+
+/**
+ * checkGuarded asserts the fix keeps the crashing statement and, for an
+ * index out of range at X[Y], guards it with Y < len(X).
+ */
+function checkGuarded(before, after, expect) {
+  assert.notEqual(after, before, 'the fix changes the document');
+  const stmt = before.split('\n')[expect.line - 1].trim();
+  assert.ok(after.includes(stmt), `the crashing statement stays: ${stmt}\n${after}`);
+  const m = /index out of range/.test(expect.messageContains) && stmt.match(/([\w.]+)\[(\w+)\]/);
+  if (m) assert.ok(after.includes(`if ${m[2]} < len(${m[1]})`), `the index is bounds-checked (if ${m[2]} < len(${m[1]})):\n${after}`);
+}
+
+function git(dir, ...args) {
+  return execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).replace(/\n$/, '');
+}
+
+/** fakePulls asks the fake GitHub for the open pull requests of head, as go-github does. */
+async function fakePulls(head) {
+  const u = new URL('repos/acme/checkout/pulls', process.env.FAULTLINE_E2E_GITHUB_URL);
+  u.searchParams.set('head', head);
+  u.searchParams.set('state', 'open');
+  const res = await fetch(u, { headers: { Authorization: `Bearer ${process.env.GITHUB_TOKEN}`, Accept: 'application/vnd.github+json' } });
+  assert.equal(res.status, 200, `GET ${u}`);
+  return res.json();
+}
+
+/** recorded returns the requests the fake GitHub has seen, bodies decoded. */
+function recorded() {
+  const f = process.env.FAULTLINE_E2E_GITHUB_RECORD;
+  return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : [];
 }
