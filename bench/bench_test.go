@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	panicparse "github.com/maruel/panicparse/v2/stack"
+
+	"github.com/faultline-dev/faultline/telemetry"
+)
+
+// The harness's numbers mean something only if its inputs are what the
+// README says: these tests check the generators and the measured code
+// paths, not speed.
+
+func TestGoDumpIsParsedByBoth(t *testing.T) {
+	dump := goDump(50)
+	if err := checkGoTrace(parseGoDump(dump)); err != nil {
+		t.Fatal(err)
+	}
+	snap, _, err := panicparse.ScanSnapshot(bytes.NewReader(dump), io.Discard, &panicparse.Opts{})
+	if snap == nil || len(snap.Goroutines) != 51 {
+		t.Fatalf("panicparse read %v goroutines (%v), want 51", snap, err)
+	}
+}
+
+// TestMixedLogIncidents: the generated log holds exactly the generator's
+// distinct crashes, each mapped into the generated workspace, and a log
+// four times longer holds the same incidents (the premise of the memory
+// rows).
+func TestMixedLogIncidents(t *testing.T) {
+	dir := t.TempDir()
+	ws, err := benchWorkspace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(size int64) []string {
+		p := filepath.Join(dir, "mixed.jsonl")
+		if _, err := writeMixedLog(p, size, 7); err != nil {
+			t.Fatal(err)
+		}
+		res, srcs, err := ws.Run(context.Background(), []telemetry.Source{telemetry.NewFileSource(p, nil)}, telemetry.Query{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := srcs[0].Stats; st.Malformed != 0 || st.Format != "jsonl" {
+			t.Fatalf("generated log read as %q with %d malformed lines: %v", st.Format, st.Malformed, st.FirstProblems)
+		}
+		var out []string
+		for _, inc := range res.Incidents {
+			if inc.Location == nil {
+				t.Errorf("incident %s %q has no workspace location", inc.ErrorType, inc.Message)
+			}
+			out = append(out, inc.ID)
+		}
+		sort.Strings(out)
+		return out
+	}
+	small := ids(2 << 20)
+	if len(small) != distinctIncidents {
+		t.Fatalf("%d incidents in the 1x log, want %d", len(small), distinctIncidents)
+	}
+	if big := ids(8 << 20); strings.Join(big, ",") != strings.Join(small, ",") {
+		t.Errorf("the 4x log holds other incidents than the 1x log:\n%v\n%v", big, small)
+	}
+}
+
+func TestRenderEscapesCells(t *testing.T) {
+	var b strings.Builder
+	render(&b, []row{{Name: "a|b", Measured: "1 MB/s", Ratio: "2x", Target: ">= 3x", Met: met(false)}})
+	got := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(got) != 3 {
+		t.Fatalf("want header, separator and one row, got %q", got)
+	}
+	if want := `| a\|b | 1 MB/s | — | 2x | >= 3x | **no** |`; got[2] != want {
+		t.Errorf("row = %q, want %q", got[2], want)
+	}
+}
