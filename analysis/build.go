@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/secret"
 )
 
 // maxMappedFrames bounds how many frames of one trace are mapped and carried:
@@ -20,13 +21,15 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 	vs := g.versions[g.newestVersion()]
 	tr := vs.occ.Trace
 	inc := incident.Incident{
-		ID:        g.id,
-		Service:   g.service,
-		Env:       g.env,
-		Versions:  g.versionList(),
-		Language:  tr.Language,
-		ErrorType: tr.ErrorType,
-		Message:   tr.Message,
+		ID:       g.id,
+		Service:  g.service,
+		Env:      g.env,
+		Versions: g.versionList(),
+		Language: tr.Language,
+		// A credential that leaked into an error message must not travel
+		// on into hovers, pull requests, the store or the CLI's output.
+		ErrorType: secret.Redact(tr.ErrorType),
+		Message:   secret.Redact(tr.Message),
 		Count:     g.count,
 		FirstSeen: g.first.UTC(),
 		LastSeen:  g.last.UTC(),

@@ -105,37 +105,44 @@ func decompress(file io.Reader) (*bufio.Reader, func(), bool, error) {
 
 // detectFormat looks at the start of the input without consuming it. A JSON
 // document whose first key is "status" or "data" is a query_range response;
-// JSON lines carrying a "line" field are logcli jsonl; anything else is
-// text (including an application's own JSON logs, which are kept whole).
+// logcli jsonl is recognised by entries carrying a "line" field among the
+// first lines, even when the very first line is junk or half an entry (a
+// rotated or `tail -c`-cut file); anything else is text (including an
+// application's own JSON logs, which are kept whole).
 func detectFormat(br *bufio.Reader) string {
 	head, _ := br.Peek(readBufferSize)
 	trimmed := bytes.TrimLeft(head, " \t\r\n\ufeff")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return "text"
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	if tok, err := dec.Token(); err == nil && tok == json.Delim('{') {
-		if key, err := dec.Token(); err == nil {
-			switch key {
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		if tok, err := dec.Token(); err == nil && tok == json.Delim('{') {
+			switch key, _ := dec.Token(); key {
 			case "status", "data":
 				return "query_range"
-			case "labels", "line", "timestamp":
+			case "labels", "line", "timestamp": // also when the line outgrows the window
 				return "jsonl"
 			}
 		}
 	}
-	// The first key was something else: look for a logcli-shaped line
-	// among the first lines in the window.
-	for i, line := range bytes.SplitN(trimmed, []byte{'\n'}, 9) {
-		if i == 8 {
+	const probeLines = 16
+	entries, objects := 0, 0
+	for i, line := range bytes.SplitN(trimmed, []byte{'\n'}, probeLines+1) {
+		if i == probeLines {
 			break
 		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		objects++
 		var probe struct {
 			Line *string `json:"line"`
 		}
 		if json.Unmarshal(line, &probe) == nil && probe.Line != nil {
-			return "jsonl"
+			entries++
 		}
+	}
+	if entries > 0 && entries*2 >= objects {
+		return "jsonl"
 	}
 	return "text"
 }

@@ -303,10 +303,20 @@ type header struct {
 // where the stacks begin.
 func readHeader(block []string) (header, int) {
 	var h header
+	// When the block has a goroutine header, the stacks start there: frame
+	// lookalikes before it are part of a multi-line panic message (which
+	// may quote user input) and must not be taken as the stack.
+	hasGoroutine := false
+	for _, l := range block {
+		if isGoroutineHeader(strings.TrimSuffix(l, "\r")) {
+			hasGoroutine = true
+			break
+		}
+	}
 	for i, l := range block {
 		l = strings.TrimSuffix(l, "\r")
 		if isGoroutineHeader(l) || l == "runtime stack:" ||
-			(isFuncLine(l) && i+1 < len(block) && isFileLine(block[i+1])) {
+			(!hasGoroutine && isFuncLine(l) && i+1 < len(block) && isFileLine(block[i+1])) {
 			return h, i
 		}
 		switch p := strings.TrimPrefix(l, "\t"); {

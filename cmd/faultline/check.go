@@ -213,11 +213,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var hidden []noise.Hidden
 	res.Incidents, hidden = noise.Filter(res.Incidents, rules, time.Now())
 	if s := noise.Summary(hidden); s != "" {
-		fmt.Fprintln(stderr, "faultline:", s)
+		fmt.Fprintln(stderr, "faultline:", sanitize(s))
 	}
 	attachFixes(ctx, root, res.Incidents)
 	for _, p := range res.Stats.Problems {
-		fmt.Fprintln(stderr, "faultline:", p)
+		fmt.Fprintln(stderr, "faultline:", sanitize(p))
 	}
 	if *format == "json" {
 		return writeJSON(stdout, res.Incidents)

@@ -40,20 +40,7 @@ const outsideSecret = "OUTSIDE-SECRET-CONTENT-7f3a"
 // knownBugs maps "case/check" to the report that describes it. A check
 // listed here is skipped, so the suite stays green while the bug is open;
 // remove the entry when it is fixed.
-var knownBugs = map[string]string{
-	"ansi_control/no control characters in text output": "text output prints service/env/version labels and unmapped frame paths unsanitized, " +
-		"and sanitize keeps C1 controls (U+009B is CSI on many terminals); reported to the lead",
-	"ansi_control/no bidi overrides in text output": "sanitize keeps U+202A-U+202E/U+2066-U+2069; reported to the lead",
-	"binary_first/crash located in the workspace": "a jsonl file whose first line is junk is detected as plain text, " +
-		"so every entry is read as a raw line without labels and nothing is found; reported to the lead",
-	"truncated_first_line/crash located in the workspace":     "a jsonl file starting with half an entry is detected as plain text; reported to the lead",
-	"truncated_first_line/malformed lines counted, not fatal": "same cause: read as plain text, nothing is counted malformed; reported to the lead",
-	"fake_frame/crash located in the workspace": "frame lines inside a multi-line panic message (before the goroutine header) " +
-		"are taken as the stack and the real frames are dropped; reported to the lead",
-	"fake_frame/no injected frame": "same cause as fake_frame/crash located in the workspace; reported to the lead",
-	"secret_canary/no canary in any output": "tokens in log lines are printed verbatim in check's message (json and text); " +
-		"issue 8 item 4, the lead decides whether check output must redact; reported to the lead",
-}
+var knownBugs = map[string]string{}
 
 type hostileCase struct {
 	name  string

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/faultline-dev/faultline/analysis"
 	"github.com/faultline-dev/faultline/incident"
@@ -25,7 +26,7 @@ func writeText(w io.Writer, root string, res analysis.Result) error {
 			}
 			loc = fmt.Sprintf("%s:%d:%d", l.File, l.Line, col)
 		} else if len(inc.Frames) > 0 {
-			loc = fmt.Sprintf("%s:%d (not in this workspace)", inc.Frames[0].OriginalPath, inc.Frames[0].OriginalLine)
+			loc = fmt.Sprintf("%s:%d (not in this workspace)", sanitize(inc.Frames[0].OriginalPath), inc.Frames[0].OriginalLine)
 		}
 		// The message usually starts with the error type; a class name
 		// (KeyError, java.lang.NullPointerException) that it lacks is added.
@@ -33,7 +34,7 @@ func writeText(w io.Writer, root string, res analysis.Result) error {
 		if !strings.HasPrefix(inc.Message, inc.ErrorType) && !strings.ContainsAny(inc.ErrorType, " :") {
 			what = inc.ErrorType + ": " + inc.Message
 		}
-		fmt.Fprintf(bw, "%s: %s (%s)\n", loc, sanitize(what), summaryCounts(inc))
+		fmt.Fprintf(bw, "%s: %s (%s)\n", loc, sanitize(what), sanitize(summaryCounts(inc)))
 		if l := inc.Location; l != nil {
 			codeFrame(bw, filepath.Join(root, filepath.FromSlash(l.File)), l.Line)
 			if l.Note != "" {
@@ -94,25 +95,34 @@ func codeFrame(w io.Writer, path string, line int) {
 	}
 }
 
-// sanitize removes control characters and ANSI escapes: log text is
-// untrusted and must not drive the terminal.
+// sanitize removes what could drive or deceive a terminal: ANSI escape
+// sequences, C0 and C1 control characters (U+009B starts a sequence on many
+// terminals), and the bidirectional overrides that reorder displayed text
+// ("Trojan Source"). Log text is untrusted.
 func sanitize(s string) string {
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == 0x1b { // skip an escape sequence: ESC [ ... final byte
-			if i+1 < len(s) && s[i+1] == '[' {
-				i += 2
+	for i := 0; i < len(s); {
+		if s[i] == 0x1b { // ESC [ params final-byte, or ESC + one byte
+			i++
+			if i < len(s) && s[i] == '[' {
+				i++
 				for i < len(s) && (s[i] < 0x40 || s[i] > 0x7e) {
 					i++
 				}
 			}
+			i++
 			continue
 		}
-		if c < 0x20 && c != '\t' || c == 0x7f {
-			continue
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == '\t':
+			b.WriteRune(r)
+		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == utf8.RuneError && size == 1:
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f:
+		default:
+			b.WriteRune(r)
 		}
-		b.WriteByte(c)
 	}
 	return b.String()
 }
