@@ -114,7 +114,7 @@ func (a *Analyzer) occurrence(o reassemble.Occurrence) {
 		}
 	}
 	fp := Fingerprint(o.Trace)
-	id := incidentID(service, env, fp)
+	id := IncidentID(service, env, fp)
 	g := a.groups[id]
 	if g == nil {
 		g = &group{id: id, fingerprint: fp, service: service, env: env,

@@ -60,8 +60,9 @@ func Fingerprint(tr incident.Trace) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// incidentID scopes a fingerprint to a service and environment.
-func incidentID(service, env, fp string) string {
+// IncidentID scopes a fingerprint to a service and environment: the id an
+// incident has everywhere (check, the editor, the correlator's store).
+func IncidentID(service, env, fp string) string {
 	h := sha256.Sum256([]byte(service + "\x00" + env + "\x00" + fp))
 	return hex.EncodeToString(h[:])[:12]
 }

@@ -2,6 +2,7 @@
 //
 //	faultline check      analyse logs against a repository and print incidents
 //	faultline serve      the language server (LSP over stdio)
+//	faultline correlator the team service: polls once for everyone, serves a JSON API
 //	faultline demo       build the embedded demo workspace into a folder
 //	faultline doctor     check the workspace and each source, with a fix per problem
 //	faultline explain    show how stack frames map to workspace files, and why
@@ -39,6 +40,7 @@ func init() {
 	commands = []command{
 		{"check", "analyse logs against a repository and print incidents", runCheck},
 		{"serve", "run the language server on stdio", runServe},
+		{"correlator", "serve incidents to a team: poll the backends once, keep incidents, serve a JSON API", runCorrelator},
 		{"demo", "build the embedded demo workspace into a folder", runDemo},
 		{"explain", "show how stack frames map to workspace files, and why", runExplain},
 		{"mappings", "print path rules derived from the workspace (and logs) as a .faultline.yaml snippet", runMappings},
