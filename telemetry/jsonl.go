@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ func (r *reader) readJSONL(lr lineSource) error {
 		if err != nil {
 			return err
 		}
-		where := fmt.Sprintf("%s:%d", r.origin, lr.lineNo())
+		where := r.origin + ":" + strconv.Itoa(lr.lineNo())
 		if truncated {
 			// The JSON is cut, so the entry cannot be read.
 			r.truncated(where)
@@ -56,28 +57,32 @@ func (r *reader) readJSONL(lr lineSource) error {
 }
 
 func parseJSONLine(raw []byte, cache map[string]map[string]string) (incident.Event, string) {
-	var e jsonlEntry
-	if err := json.Unmarshal(raw, &e); err != nil {
-		if isBinary(raw) {
-			return incident.Event{}, "binary data"
-		}
-		return incident.Event{}, "invalid JSON: " + err.Error()
-	}
-	if e.Line == nil {
-		return incident.Event{}, `no "line" field`
-	}
-	if len(e.Timestamp) == 0 {
-		return incident.Event{}, `no "timestamp" field`
-	}
-	ts, ok := parseTimestamp(e.Timestamp)
+	labelsRaw, line, tsRaw, ok := fastJSONLine(raw)
 	if !ok {
-		return incident.Event{}, fmt.Sprintf("bad timestamp %.40s", e.Timestamp)
+		var e jsonlEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			if isBinary(raw) {
+				return incident.Event{}, "binary data"
+			}
+			return incident.Event{}, "invalid JSON: " + err.Error()
+		}
+		if e.Line == nil {
+			return incident.Event{}, `no "line" field`
+		}
+		if len(e.Timestamp) == 0 {
+			return incident.Event{}, `no "timestamp" field`
+		}
+		labelsRaw, line, tsRaw = e.Labels, *e.Line, e.Timestamp
 	}
-	labels, ok := cache[string(e.Labels)]
+	ts, ok := parseTimestamp(tsRaw)
+	if !ok {
+		return incident.Event{}, fmt.Sprintf("bad timestamp %.40s", tsRaw)
+	}
+	labels, ok := cache[string(labelsRaw)]
 	if !ok {
 		var l map[string]string
-		if len(e.Labels) > 0 && string(e.Labels) != "null" {
-			if err := json.Unmarshal(e.Labels, &l); err != nil {
+		if len(labelsRaw) > 0 && string(labelsRaw) != "null" {
+			if err := json.Unmarshal(labelsRaw, &l); err != nil {
 				return incident.Event{}, "labels are not an object of strings"
 			}
 		}
@@ -85,9 +90,9 @@ func parseJSONLine(raw []byte, cache map[string]map[string]string) (incident.Eve
 		if len(cache) >= maxLabelCache {
 			clear(cache)
 		}
-		cache[string(e.Labels)] = labels
+		cache[string(labelsRaw)] = labels
 	}
-	line, _ := truncateString(*e.Line)
+	line, _ = truncateString(line)
 	return incident.Event{Time: ts, Labels: labels, Line: line}, ""
 }
 

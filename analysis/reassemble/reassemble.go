@@ -12,6 +12,7 @@
 package reassemble
 
 import (
+	"reflect"
 	"strings"
 	"time"
 
@@ -64,6 +65,30 @@ type Reassembler struct {
 	emit    func(Occurrence)
 	streams map[string]*block
 	stats   Stats
+	keys    map[uintptr]streamKey
+}
+
+// streamKey caches a label set's rendered key. Sources hand out one shared,
+// read-only map per stream, so the map's identity names the stream; the
+// cache holds the map, so its address cannot be reused while cached.
+type streamKey struct {
+	labels map[string]string
+	key    string
+}
+
+const maxStreamKeys = 4096
+
+func (r *Reassembler) streamKey(l map[string]string) string {
+	p := reflect.ValueOf(l).Pointer()
+	if k, ok := r.keys[p]; ok && p != 0 {
+		return k.key
+	}
+	key := incident.LabelsKey(l)
+	if len(r.keys) >= maxStreamKeys {
+		clear(r.keys)
+	}
+	r.keys[p] = streamKey{l, key}
+	return key
 }
 
 type block struct {
@@ -87,6 +112,7 @@ func New(emit func(Occurrence)) *Reassembler {
 		MaxForeign: DefaultMaxForeign,
 		emit:       emit,
 		streams:    make(map[string]*block),
+		keys:       make(map[uintptr]streamKey),
 	}
 }
 
@@ -100,12 +126,12 @@ const maxBlockBytes = 8 << 20
 func (r *Reassembler) Add(e incident.Event) {
 	r.stats.Events++
 	line := strings.TrimRight(e.Line, "\r\n")
-	if len(line) > 0 && line[0] == '{' {
+	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
 		if r.structured(e, line) {
 			return
 		}
 	}
-	key := e.StreamKey()
+	key := r.streamKey(e.Labels)
 	b := r.streams[key]
 	if b != nil {
 		switch {

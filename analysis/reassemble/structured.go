@@ -25,6 +25,23 @@ var (
 	wrapperFields = []string{"log"}
 )
 
+// traceHints are substrings without which a JSON line cannot hold a trace
+// or a caller location this package reads: checking them first spares
+// decoding every structured log line of a busy service.
+var traceHints = []string{`"stack`, `"exc_info"`, `"exception`, `"traceback"`, `"error.stack`,
+	`"err.stack`, `"stackTrace"`, `"log"`, `"error"`, `"err"`}
+
+func mayHoldTrace(line string) bool {
+	for _, h := range traceHints {
+		if strings.Contains(line, h) {
+			return true
+		}
+	}
+	// zap's caller counts only on error-level lines.
+	return strings.Contains(line, `"caller"`) &&
+		(strings.Contains(line, "rror") || strings.Contains(line, "atal") || strings.Contains(line, "anic"))
+}
+
 // structured reads a JSON log line. It returns true when the line was fully
 // handled (a trace emitted, or the wrapped raw line fed on).
 func (r *Reassembler) structured(e incident.Event, line string) bool {
