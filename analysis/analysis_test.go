@@ -1,0 +1,114 @@
+package analysis
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/faultline-dev/faultline/analysis/reassemble"
+	"github.com/faultline-dev/faultline/incident"
+)
+
+func trace(errType string, frames ...incident.Frame) incident.Trace {
+	return incident.Trace{Language: "go", ErrorType: errType, Frames: frames}
+}
+
+// TestFingerprint: one bug must stay one incident across deploys (lines
+// move, closures are renumbered, addresses change) and two bugs must not
+// merge.
+func TestFingerprint(t *testing.T) {
+	base := trace("runtime error: index out of range",
+		incident.Frame{Function: "cart.Total", Path: "/app/cart/total.go", Line: 15},
+		incident.Frame{Function: "runtime.goexit", Library: true},
+		incident.Frame{Function: "main.handler.func1", Path: "/app/main.go", Line: 40})
+	same := []incident.Trace{
+		trace("runtime error: index out of range",
+			incident.Frame{Function: "cart.Total", Path: "/build/cart/total.go", Line: 19},
+			incident.Frame{Function: "runtime.goexit", Library: true, Line: 99},
+			incident.Frame{Function: "main.handler.func3", Path: "/app/main.go", Line: 52}),
+	}
+	other := []incident.Trace{
+		trace("assignment to entry in nil map", base.Frames...),
+		trace("runtime error: index out of range",
+			incident.Frame{Function: "cart.Subtotal", Path: "/app/cart/total.go", Line: 15},
+			base.Frames[1], base.Frames[2]),
+	}
+	fp := Fingerprint(base)
+	for _, tr := range same {
+		if got := Fingerprint(tr); got != fp {
+			t.Errorf("same bug, other fingerprint: %s vs %s for %+v", got, fp, tr.Frames)
+		}
+	}
+	for _, tr := range other {
+		if got := Fingerprint(tr); got == fp {
+			t.Errorf("different bug, same fingerprint: %q %+v", tr.ErrorType, tr.Frames)
+		}
+	}
+	if IncidentID("checkout", "prod", fp) == IncidentID("billing", "prod", fp) {
+		t.Error("the same fingerprint in two services must be two incidents")
+	}
+}
+
+func TestFuncExtent(t *testing.T) {
+	goSrc := strings.Split("package s\n\n// Record adds one sample.\nfunc (s *Stats) Record(r string) {\n\ts.mu.Lock()\n\ts.counts[r]++\n}\n\nfunc Other() {}\n", "\n")
+	start, end, decl, ok := funcExtent("go", goSrc, 6)
+	if !ok || start != 4 || end != 7 || decl != "func (s *Stats) Record(r string) {" {
+		t.Errorf("go: %d-%d %q %v", start, end, decl, ok)
+	}
+	py := strings.Split("class Cart:\n    def total(self):\n        x = 1\n        return self.items['sku']\n\n    def other(self):\n        pass\n", "\n")
+	start, end, decl, ok = funcExtent("python", py, 4)
+	if !ok || start != 2 || end != 5 || decl != "def total(self):" {
+		t.Errorf("python: %d-%d %q %v", start, end, decl, ok)
+	}
+	if _, _, _, ok := funcExtent("go", goSrc, 1); ok {
+		t.Error("a line above every function has no extent")
+	}
+}
+
+// TestTouchedLines: a commit that only deletes lines (a dropped lock) must
+// still count as touching the lines around the deletion.
+func TestTouchedLines(t *testing.T) {
+	// old: 1 a, 2 lock, 3 b, 4 unlock, 5 c  ->  new: 1 a, 2 b, 3 c
+	lineMap := []int{0, 1, 0, 2, 0, 3}
+	got := touchedLines(lineMap, 3)
+	if !got[2] || !got[3] || got[1] {
+		t.Errorf("touched = %v, want lines 2 and 3 (after each deletion), not 1", got)
+	}
+	// old: 1 a, 2 b -> new: 1 a, 2 x, 3 b: line 2 was added.
+	if got := touchedLines([]int{0, 1, 3}, 3); !got[2] || got[1] || got[3] {
+		t.Errorf("touched = %v, want only the added line 2", got)
+	}
+}
+
+func TestIsInfrastructure(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"dial tcp 10.0.0.7:5432: connect: connection refused":    true,
+		"pq: sorry, too many connections for role":               true,
+		"context deadline exceeded":                              true,
+		"ConnectionRefusedError: [Errno 111] Connection refused": true,
+		"java.net.UnknownHostException: db.internal":             true,
+		"runtime error: index out of range [3] with length 3":    false,
+		"KeyError: 'sku'": false,
+		"TypeError: Cannot read properties of undefined (reading 'connection')": false,
+	} {
+		if _, got := isInfrastructure(msg); got != want {
+			t.Errorf("isInfrastructure(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
+
+// TestExplainEmpty: an empty result names the step that came up empty.
+func TestExplainEmpty(t *testing.T) {
+	for _, c := range []struct {
+		s    Stats
+		want string
+	}{
+		{Stats{}, "no log entries"},
+		{Stats{Events: 10, Reassembly: reassemble.Stats{Frameless: 2}}, "none carried a stack trace"},
+		{Stats{Events: 10}, "none held a stack trace"},
+		{Stats{Events: 10, Reassembly: reassemble.Stats{Traces: 3}}, "no frame maps into this workspace"},
+	} {
+		if got := explainEmpty(c.s); !strings.Contains(got, c.want) {
+			t.Errorf("explainEmpty(%+v) = %q, want it to say %q", c.s, got, c.want)
+		}
+	}
+}
