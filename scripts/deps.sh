@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v nvim >/dev/null 2>&1 || need+=(neovim)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "deps: installing ${need[*]}"
