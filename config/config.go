@@ -62,6 +62,17 @@ type Config struct {
 	Severity     Severity          `yaml:"severity" json:"severity"`
 	LLM          LLM               `yaml:"llm" json:"llm"`
 	GitHub       GitHub            `yaml:"github" json:"github"`
+	// GitLab and Gitea name self-managed forges for pull requests; a remote
+	// on gitlab.com or codeberg.org needs neither. Forge forces the kind
+	// ("github", "gitlab", "gitea") when the remote's host does not tell.
+	GitLab Forge  `yaml:"gitlab" json:"gitlab"`
+	Gitea  Forge  `yaml:"gitea" json:"gitea"`
+	Forge  string `yaml:"forge,omitempty" json:"forge,omitempty"`
+}
+
+// Forge is a self-managed GitLab or Gitea/Forgejo server.
+type Forge struct {
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
 }
 
 // Source is one telemetry backend. File sources use Path; the others URL.

@@ -216,6 +216,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "faultline:", sanitize(s))
 	}
 	attachFixes(ctx, root, res.Incidents)
+	lf, err := newLLMFixer(cfg.LLM)
+	if err != nil {
+		return err
+	}
+	attachLLMFixes(ctx, root, lf, res.Incidents, func(msg string) { fmt.Fprintln(stderr, "faultline:", sanitize(msg)) })
 	for _, p := range res.Stats.Problems {
 		fmt.Fprintln(stderr, "faultline:", sanitize(p))
 	}

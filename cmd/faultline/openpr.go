@@ -59,7 +59,12 @@ func (o *prOpener) open(ctx context.Context, inc incident.Incident) (string, err
 	if len(props) == 0 {
 		return "", fmt.Errorf("no validated fix for incident %s: nothing to open a pull request with", inc.ID)
 	}
-	opt := pullrequest.Options{BaseURL: where.cfg.GitHub.BaseURL}
+	opt := pullrequest.Options{
+		Kind:      where.cfg.Forge,
+		BaseURL:   where.cfg.GitHub.BaseURL,
+		GitLabURL: where.cfg.GitLab.URL,
+		GiteaURL:  where.cfg.Gitea.URL,
+	}
 	if owner, repo, ok := strings.Cut(where.cfg.GitHub.Repo, "/"); ok {
 		opt.Owner, opt.Repo = owner, repo
 	}

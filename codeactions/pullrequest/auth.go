@@ -17,8 +17,9 @@ import (
 // from. Secrets never come from the workspace configuration.
 var tokenEnv = []string{"FAULTLINE_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"}
 
-func tokenFromEnv() string {
-	for _, k := range tokenEnv {
+// tokenFromEnv returns the first non-empty variable of names.
+func tokenFromEnv(names []string) string {
+	for _, k := range names {
 		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
 			return v
 		}
@@ -28,13 +29,14 @@ func tokenFromEnv() string {
 
 // pushAuth chooses how to authenticate a push to rm:
 //   - file:// and git:// need nothing;
-//   - http(s) to the GitHub host the token belongs to: the token as the
-//     password of user "x-access-token" (GitHub's documented form);
+//   - http(s) to the host of the forge the token belongs to: the token as
+//     the password of the forge's user name ("x-access-token" on GitHub,
+//     "oauth2" on GitLab; Gitea ignores the name);
 //   - other http(s) hosts: whatever `git credential fill` returns (the
-//     user's credential helper), else nothing. The GitHub token is never
-//     sent to a host it was not issued for;
+//     user's credential helper), else nothing. A token is never sent to a
+//     host it was not issued for;
 //   - ssh: the ssh-agent.
-func pushAuth(ctx context.Context, root string, rm remote, token, githubHost string) (transport.AuthMethod, error) {
+func pushAuth(ctx context.Context, root string, rm remote, st *site) (transport.AuthMethod, error) {
 	ep := rm.Endpoint
 	switch ep.Protocol {
 	case "file", "git":
@@ -43,8 +45,8 @@ func pushAuth(ctx context.Context, root string, rm remote, token, githubHost str
 		if ep.User != "" || ep.Password != "" {
 			return nil, nil // credentials in the URL: go-git uses them
 		}
-		if token != "" && strings.EqualFold(ep.Host, githubHost) {
-			return &githttp.BasicAuth{Username: "x-access-token", Password: token}, nil
+		if st.token != "" && strings.EqualFold(ep.Host, st.host) {
+			return &githttp.BasicAuth{Username: st.pushUser, Password: st.token}, nil
 		}
 		if user, pass, ok := credentialFill(ctx, root, ep); ok {
 			return &githttp.BasicAuth{Username: user, Password: pass}, nil

@@ -101,8 +101,15 @@ func facts(inc incident.Incident) []fact {
 // so that nothing a production log contains renders as HTML, a link, an
 // image or a mention.
 func prBody(inc incident.Incident, fix incident.Fix, incidentURL string) string {
+	return changeBody("pull request", inc, fix, incidentURL)
+}
+
+// changeBody is prBody naming the change as its forge does ("merge
+// request" on GitLab). GitHub, GitLab and Gitea read the same Markdown, and
+// the escaping also keeps GitLab's !, ~ and # references inert.
+func changeBody(noun string, inc incident.Incident, fix incident.Fix, incidentURL string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Faultline opened this pull request for production incident %s.\n\n", mdCode(inc.ID))
+	fmt.Fprintf(&b, "Faultline opened this %s for production incident %s.\n\n", noun, mdCode(inc.ID))
 	b.WriteString("### Incident\n\n")
 	for _, f := range facts(inc) {
 		if f.label == "Error" {

@@ -180,9 +180,9 @@ func (w *workspace) push(ctx context.Context, rm remote, auth transport.AuthMeth
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
 		if auth == nil {
-			return fmt.Errorf("push to %s needs credentials and none were found (%s): configure a git credential helper for %s, or use a remote on the GitHub host so the token is used", where, msg, rm.Endpoint.Host)
+			return fmt.Errorf("push to %s needs credentials and none were found (%s): configure a git credential helper for %s, or use a remote on the forge's own host so its token is used", where, msg, rm.Endpoint.Host)
 		}
-		return fmt.Errorf("push to %s was refused (%s): give the token write access to the repository (contents: write), or configure a git credential helper for %s", where, msg, rm.Endpoint.Host)
+		return fmt.Errorf("push to %s was refused (%s): give the token write access to the repository (GitHub: contents: write; GitLab: Developer role and write_repository; Gitea: write), or configure a git credential helper for %s", where, msg, rm.Endpoint.Host)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return fmt.Errorf("push to %s: the repository was not found, or the credentials cannot see it: check the remote URL and the token's repository access", where)
 	case ctx.Err() != nil:

@@ -1,17 +1,22 @@
-// Package pullrequest turns an incident's fix into a GitHub pull request:
-// a commit on branch faultline/<incident id> on top of the workspace's HEAD,
-// pushed with go-git, and a pull request opened with go-github that explains
-// the incident.
+// Package pullrequest turns an incident's fix into a pull request: a commit
+// on branch faultline/<incident id> on top of the workspace's HEAD, pushed
+// with go-git, and a change request that explains the incident, opened on
+// the forge that hosts the git remote: a GitHub pull request (go-github), a
+// GitLab merge request (gitlab.com/gitlab-org/api/client-go) or a Gitea or
+// Forgejo pull request (code.gitea.io/sdk/gitea). The forge follows from
+// the remote URL's host, or from Options.Kind; each sits behind the small
+// forge interface, and the commit, the push and the body are shared.
 //
 // The user's working tree, index and current branch are never touched: the
 // fix is applied to HEAD's tree through a throw-away index, the commit is
 // written straight into the object database and pushed by hash, and no local
 // branch is created. Opening a pull request twice for one incident returns
-// the first one.
+// the first one, found by its branch.
 //
 // Log-derived text (error messages, evidence) is untrusted: it is escaped or
-// fenced in the pull-request body, and stripped of control characters. The
-// token never appears in errors, progress messages or the body.
+// fenced in the body, and stripped of control characters. A forge's token is
+// sent only to that forge's host, and never appears in errors, progress
+// messages or the body.
 package pullrequest
 
 import (
@@ -31,20 +36,44 @@ import (
 // BranchPrefix starts the name of every branch Open pushes.
 const BranchPrefix = "faultline/"
 
-// Options configures a Client. Zero values mean github.com, the token from
-// the environment (FAULTLINE_GITHUB_TOKEN, GITHUB_TOKEN, GH_TOKEN) and the
-// repository named by the remote URL.
+// Options configures a Client. Zero values mean github.com, tokens from the
+// environment and the repository named by the remote URL. The forge (GitHub,
+// GitLab or Gitea/Forgejo) is chosen per Open from the remote's host unless
+// Kind names it.
 type Options struct {
+	// Kind forces the forge: "github", "gitlab" or "gitea" ("forgejo" is
+	// taken as "gitea"). Empty: github.com or BaseURL's host is GitHub,
+	// gitlab.com or GitLabURL's host is GitLab, codeberg.org or GiteaURL's
+	// host is Gitea; a remote on another host (or a file:// remote) goes to
+	// the one forge configured, GitHub when none is.
+	Kind string
 	// BaseURL is the REST API root of a GitHub Enterprise server, e.g.
 	// https://github.example.com/api/v3/. Empty for github.com.
 	BaseURL string
 	// Token authenticates the REST calls and https pushes to the GitHub
 	// host. Empty: read from the environment.
 	Token string
+	// GitLabURL is the web root of a self-managed GitLab, e.g.
+	// https://gitlab.example.com (the API is under /api/v4). Empty:
+	// gitlab.com, or the remote's host when Kind is "gitlab".
+	GitLabURL string
+	// GitLabToken authenticates GitLab API calls and https pushes to the
+	// GitLab host (as user "oauth2"). Empty: FAULTLINE_GITLAB_TOKEN or
+	// GITLAB_TOKEN.
+	GitLabToken string
+	// GiteaURL is the web root of a Gitea or Forgejo server, e.g.
+	// https://git.example.com (the API is under /api/v1). Empty:
+	// codeberg.org, or the remote's host when Kind is "gitea".
+	GiteaURL string
+	// GiteaToken authenticates Gitea API calls and https pushes to the
+	// Gitea host (as the password). Empty: FAULTLINE_GITEA_TOKEN,
+	// GITEA_TOKEN or FORGEJO_TOKEN.
+	GiteaToken string
 	// HTTPClient carries the REST calls (proxies, custom CAs); nil: default.
 	HTTPClient *http.Client
-	// Owner and Repo name the GitHub repository when the remote URL does
-	// not (a mirror, a file:// remote in tests). Both or neither.
+	// Owner and Repo name the repository when the remote URL does not (a
+	// mirror, a file:// remote in tests). Both or neither. On GitLab, Owner
+	// may be a group path (group/subgroup).
 	Owner, Repo string
 }
 
@@ -55,44 +84,65 @@ type Request struct {
 	Fix      incident.Fix      // Fix.Diff is committed; it must apply at HEAD
 	Remote   string            // git remote to push to; default "origin"
 	// Base is the branch to merge into; default: the repository's default
-	// branch on GitHub, else the remote's HEAD branch, else the current one.
+	// branch on the forge, else the remote's HEAD branch, else the current one.
 	Base string
 	// IncidentURL links back to the incident; only http(s) URLs are used.
 	IncidentURL string
 }
 
-// Result is the pull request Open created or found.
+// Result is the pull request (GitLab: merge request) Open created or found.
 type Result struct {
 	URL      string
-	Number   int
+	Number   int // GitHub and Gitea: #number; GitLab: the merge request's !iid
 	Branch   string
-	Existing bool // true when an open pull request for the incident already existed
+	Existing bool   // true when an open pull request for the incident already existed
+	Forge    string // KindGitHub, KindGitLab or KindGitea
 }
 
-// Client opens pull requests on one GitHub instance.
+// Client opens pull requests on GitHub, GitLab or Gitea.
 type Client struct {
-	gh         *github.Client
-	token      string
-	githubHost string // host git traffic of this instance goes to
-	owner      string
-	repo       string
-	now        func() time.Time
+	gh               *github.Client
+	token            string
+	githubHost       string // host git traffic of the GitHub instance goes to
+	githubConfigured bool   // a GitHub base URL was given
+	kind             string
+	gitlabURL        string
+	gitlabToken      string
+	giteaURL         string
+	giteaToken       string
+	httpClient       *http.Client
+	owner            string
+	repo             string
+	now              func() time.Time
 }
 
 // New returns a Client. It does no I/O; a missing token is reported by
 // Open, when the user asks for a pull request.
 func New(opt Options) (*Client, error) {
 	if (opt.Owner == "") != (opt.Repo == "") {
-		return nil, fmt.Errorf("GitHub repository override needs both owner and repo, got %q/%q", opt.Owner, opt.Repo)
+		return nil, fmt.Errorf("repository override needs both owner and repo, got %q/%q", opt.Owner, opt.Repo)
+	}
+	kind := strings.ToLower(strings.TrimSpace(opt.Kind))
+	switch kind {
+	case "", KindGitHub, KindGitLab, KindGitea:
+	case "forgejo":
+		kind = KindGitea
+	default:
+		return nil, fmt.Errorf("unknown forge kind %q: use github, gitlab or gitea (also for Forgejo)", opt.Kind)
 	}
 	host, err := apiHost(opt.BaseURL)
 	if err != nil {
 		return nil, err
 	}
-	token := strings.TrimSpace(opt.Token)
-	if token == "" {
-		token = tokenFromEnv()
+	gitlabURL, err := checkBase("GitLab", opt.GitLabURL)
+	if err != nil {
+		return nil, err
 	}
+	giteaURL, err := checkBase("Gitea", opt.GiteaURL)
+	if err != nil {
+		return nil, err
+	}
+	token := firstNonEmpty(opt.Token, tokenFromEnv(tokenEnv))
 	gh := github.NewClient(opt.HTTPClient)
 	if token != "" {
 		gh = gh.WithAuthToken(token)
@@ -102,13 +152,19 @@ func New(opt Options) (*Client, error) {
 			return nil, fmt.Errorf("GitHub base URL %q: %w", redactURL(opt.BaseURL), err)
 		}
 	}
-	return &Client{gh: gh, token: token, githubHost: host, owner: opt.Owner, repo: opt.Repo, now: time.Now}, nil
+	return &Client{
+		gh: gh, token: token, githubHost: host, githubConfigured: opt.BaseURL != "",
+		kind: kind, gitlabURL: gitlabURL, giteaURL: giteaURL, httpClient: opt.HTTPClient,
+		gitlabToken: firstNonEmpty(opt.GitLabToken, tokenFromEnv(gitlabTokenEnv)),
+		giteaToken:  firstNonEmpty(opt.GiteaToken, tokenFromEnv(giteaTokenEnv)),
+		owner:       opt.Owner, repo: opt.Repo, now: time.Now,
+	}, nil
 }
 
 // Open pushes the fix as branch faultline/<incident id> and opens a pull
-// request for it, or returns the open pull request that already exists for
-// the incident (then nothing is pushed). progress, when not nil, receives
-// one short message per step.
+// request (on GitLab a merge request) for it, or returns the open one that
+// already exists for the incident (then nothing is pushed). progress, when
+// not nil, receives one short message per step.
 func (c *Client) Open(ctx context.Context, req Request, progress func(msg string)) (res Result, err error) {
 	defer func() { err = c.redact(err) }()
 	say := func(format string, args ...any) {
@@ -122,60 +178,62 @@ func (c *Client) Open(ctx context.Context, req Request, progress func(msg string
 	if req.Remote == "" {
 		req.Remote = "origin"
 	}
-	if c.token == "" {
-		return Result{}, fmt.Errorf("no GitHub token: set GITHUB_TOKEN (or FAULTLINE_GITHUB_TOKEN) in the environment the editor starts faultline from, to a token that may push to the repository and open pull requests (contents: write, pull requests: write)")
-	}
 	ws, err := openWorkspace(req.Root)
 	if err != nil {
 		return Result{}, err
 	}
-	rm, owner, repo, err := c.target(ws, req.Remote)
+	rm, err := ws.remote(req.Remote, []string{c.githubHost})
+	if err != nil {
+		return Result{}, err
+	}
+	st, path, err := c.site(rm)
 	if err != nil {
 		return Result{}, err
 	}
 	branch := BranchPrefix + refSafe(req.Incident.ID)
-	res.Branch = branch
+	res = Result{Branch: branch, Forge: st.kind}
 
-	say("Checking %s/%s on GitHub", owner, repo)
-	base, err := c.defaultBranch(ctx, owner, repo)
+	say("Checking %s on %s", path, st.name)
+	info, err := st.api.repo(ctx, path)
 	if err != nil {
 		return res, err
 	}
+	base := info.defaultBranch
 	if req.Base != "" {
 		base = req.Base
 	}
 	if base == "" {
 		if base = ws.fallbackBase(req.Remote); base == "" {
-			return res, fmt.Errorf("cannot tell which branch the pull request should target: HEAD is detached and GitHub named no default branch; pass a base branch")
+			return res, fmt.Errorf("cannot tell which branch the %s should target: HEAD is detached and %s named no default branch; pass a base branch", st.noun, st.name)
 		}
 	}
 
-	if pr, err := c.findOpen(ctx, owner, repo, branch); err != nil {
+	if ch, err := st.api.findOpen(ctx, info, branch); err != nil {
 		return res, err
-	} else if pr != nil {
-		say("Pull request #%d already exists for this incident", pr.GetNumber())
-		return Result{URL: pr.GetHTMLURL(), Number: pr.GetNumber(), Branch: branch, Existing: true}, nil
+	} else if ch != nil {
+		say("%s %s already exists for this incident", capitalize(st.noun), st.ref(ch.number))
+		return Result{URL: ch.url, Number: ch.number, Branch: branch, Existing: true, Forge: st.kind}, nil
 	}
 
-	if err := c.pushFix(ctx, ws, rm, req, branch, say); err != nil {
+	if err := c.pushFix(ctx, ws, rm, st, req, branch, say); err != nil {
 		return res, err
 	}
 
-	say("Opening the pull request against %s", base)
-	pr, existing, err := c.create(ctx, owner, repo, &github.NewPullRequest{
-		Title: github.String(subject(req.Incident)),
-		Head:  github.String(branch),
-		Base:  github.String(base),
-		Body:  github.String(prBody(req.Incident, req.Fix, req.IncidentURL)),
+	say("Opening the %s against %s", st.noun, base)
+	ch, existing, err := st.api.create(ctx, info, newChange{
+		title: subject(req.Incident),
+		head:  branch,
+		base:  base,
+		body:  changeBody(st.noun, req.Incident, req.Fix, req.IncidentURL),
 	})
 	if err != nil {
 		return res, err
 	}
-	return Result{URL: pr.GetHTMLURL(), Number: pr.GetNumber(), Branch: branch, Existing: existing}, nil
+	return Result{URL: ch.url, Number: ch.number, Branch: branch, Existing: existing, Forge: st.kind}, nil
 }
 
 // pushFix commits the fix on top of HEAD and pushes it as branch.
-func (c *Client) pushFix(ctx context.Context, ws *workspace, rm remote, req Request, branch string, say func(string, ...any)) error {
+func (c *Client) pushFix(ctx context.Context, ws *workspace, rm remote, st *site, req Request, branch string, say func(string, ...any)) error {
 	say("Committing the fix on %s", branch)
 	tree, err := ws.fixTree(ctx, req.Fix.Diff)
 	if err != nil {
@@ -185,7 +243,7 @@ func (c *Client) pushFix(ctx context.Context, ws *workspace, rm remote, req Requ
 	if err != nil {
 		return err
 	}
-	auth, err := pushAuth(ctx, ws.root, rm, c.token, c.githubHost)
+	auth, err := pushAuth(ctx, ws.root, rm, st)
 	if err != nil {
 		return err
 	}
@@ -193,21 +251,35 @@ func (c *Client) pushFix(ctx context.Context, ws *workspace, rm remote, req Requ
 	return ws.push(ctx, rm, auth, commit, branch)
 }
 
-// target resolves the remote to push to and the GitHub repository it
-// names (or the one Options named).
-func (c *Client) target(ws *workspace, remoteName string) (rm remote, owner, repo string, err error) {
-	rm, err = ws.remote(remoteName, []string{c.githubHost})
-	if err != nil {
-		return rm, "", "", err
+// ref is how the forge writes a change's number: !12 on GitLab, #12 elsewhere.
+func (s *site) ref(n int) string {
+	if s.kind == KindGitLab {
+		return fmt.Sprintf("!%d", n)
 	}
-	owner, repo = c.owner, c.repo
-	if owner == "" {
-		owner, repo = rm.Owner, rm.Repo
+	return fmt.Sprintf("#%d", n)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
 	}
-	if owner == "" {
-		return rm, "", "", fmt.Errorf("git remote %q (%s) is not a GitHub repository on %s: point the remote at https://%s/OWNER/REPO.git, or name the repository in the config (github.repo: OWNER/REPO, github.url for GitHub Enterprise)", rm.Name, rm.Redacted(), c.githubHost, c.githubHost)
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
 	}
-	return rm, owner, repo, nil
+	return ""
+}
+
+func (c *Client) httpClientOrDefault() *http.Client {
+	if c.httpClient != nil {
+		return c.httpClient
+	}
+	return &http.Client{Timeout: 60 * time.Second}
 }
 
 func checkRequest(req Request) error {
@@ -237,10 +309,21 @@ func refSafe(id string) string {
 	return s
 }
 
-// redact removes the token from an error, whatever produced it.
+// redact removes every token the Client holds from an error, whatever
+// produced it.
 func (c *Client) redact(err error) error {
-	if err == nil || c.token == "" || !strings.Contains(err.Error(), c.token) {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	changed := false
+	for _, tok := range []string{c.token, c.gitlabToken, c.giteaToken} {
+		if tok != "" && strings.Contains(msg, tok) {
+			msg, changed = strings.ReplaceAll(msg, tok, "[token]"), true
+		}
+	}
+	if !changed {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), c.token, "[token]"))
+	return errors.New(msg)
 }

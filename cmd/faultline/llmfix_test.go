@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	faultline "github.com/faultline-dev/faultline"
+	"github.com/faultline-dev/faultline/codeactions"
+	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/scenario"
+)
+
+// TestLLMFixBehindRules: for an incident no rule fixer handles (concurrent
+// map writes), check asks the configured OpenAI-compatible server through
+// the real langchaingo client, and offers the answer only after it applied
+// and the package built. With send_code off, nothing is sent at all.
+func TestLLMFixBehindRules(t *testing.T) {
+	s, err := scenario.Load(faultline.Scenarios, "testdata/scenarios/go-concurrent-map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	repo := filepath.Join(dir, "repo")
+	if _, err := s.Materialize(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := s.Expect.Incidents[0]
+	before, err := os.ReadFile(filepath.Join(repo, want.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The canned answer: a change at the crashing line that builds.
+	lines := strings.SplitAfter(string(before), "\n")
+	lines[want.Line-1] = "\t// guarded by the caller\n" + lines[want.Line-1]
+	answer := "```diff\n" + codeactions.UnifiedDiff(want.File, before, []byte(strings.Join(lines, ""))) + "```\n"
+
+	var calls atomic.Int32
+	var body atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		body.Store(string(b))
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"id": "chatcmpl-1", "object": "chat.completion", "created": 1732099321, "model": "test-model",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+				"message": map[string]any{"role": "assistant", "content": answer}}},
+			"usage": map[string]any{"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+		})
+	}))
+	defer srv.Close()
+
+	run1 := func(sendCode bool) []incident.Incident {
+		cfg := "llm:\n  provider: openai\n  base_url: " + srv.URL + "/v1\n  model: test-model\n  send_code: " + map[bool]string{true: "true", false: "false"}[sendCode] + "\n"
+		if err := os.WriteFile(filepath.Join(repo, ".faultline.yaml"), []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{"check", "--repo", repo, "--logs", logs, "--deploys", deploys, "--format", "json"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("check exited %d: %s", code, stderr.String())
+		}
+		var out struct {
+			Incidents []incident.Incident `json:"incidents"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Incidents
+	}
+
+	incs := run1(false)
+	if calls.Load() != 0 {
+		t.Fatalf("send_code is false, yet %d requests reached the LLM", calls.Load())
+	}
+	for _, inc := range incs {
+		if len(inc.Fixes) > 0 {
+			t.Fatalf("a fix without a rule or the LLM: %+v", inc.Fixes)
+		}
+	}
+
+	incs = run1(true)
+	if calls.Load() == 0 {
+		t.Fatal("send_code is true but the LLM was never asked")
+	}
+	var fix *incident.Fix
+	for _, inc := range incs {
+		if len(inc.Fixes) > 0 {
+			fix = &inc.Fixes[0]
+		}
+	}
+	if fix == nil || fix.Source != "llm:openai" || !fix.Validated || !strings.Contains(fix.Diff, "guarded by the caller") {
+		t.Fatalf("fix = %+v, want the validated LLM answer", fix)
+	}
+	req, _ := body.Load().(string)
+	if !strings.Contains(req, `"temperature":0`) && strings.Contains(req, `"temperature"`) {
+		t.Errorf("the request does not ask for temperature 0: %.300s", req)
+	}
+	if !strings.Contains(req, "untrusted-log-data") {
+		t.Errorf("log text is not fenced as untrusted data in the prompt: %.300s", req)
+	}
+}
