@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -18,6 +19,7 @@ const (
 	cmdApplyFix      = "faultline.applyFix"
 	cmdOpenPR        = "faultline.openPR"
 	cmdExplainFrame  = "faultline.explainFrame"
+	cmdPreviewPrompt = "faultline.previewPrompt"
 )
 
 // errNoFix is the contract's answer to applyFix when nothing can fix it.
@@ -43,6 +45,7 @@ var commands = []struct {
 	{cmdApplyFix, (*server).applyFix},
 	{cmdOpenPR, (*server).openPR},
 	{cmdExplainFrame, (*server).explainFrame},
+	{cmdPreviewPrompt, (*server).previewPrompt},
 }
 
 func commandNames() []string {
@@ -180,4 +183,22 @@ func (s *server) openPR(ctx context.Context, a commandArgs) (any, error) {
 		s.log.printf("window/showDocument %s: %v", url, err)
 	}
 	return map[string]string{"url": url}, nil
+}
+
+// previewPrompt shows the exact prompt the LLM fixer would send for an
+// incident (after redaction), so a user can check it before enabling
+// llm.send_code. Nothing is sent.
+func (s *server) previewPrompt(ctx context.Context, a commandArgs) (any, error) {
+	e, r, err := s.find(a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if s.opt.PreviewPrompt == nil {
+		return nil, errors.New("no LLM fixer is available in this server")
+	}
+	text, err := s.opt.PreviewPrompt(r.path, r.config(), *e.inc)
+	if err != nil {
+		return nil, fmt.Errorf("preview the prompt for %s: %w", a.ID, err)
+	}
+	return map[string]string{"markdown": "```text\n" + strings.ReplaceAll(text, "```", "` ` `") + "\n```"}, nil
 }

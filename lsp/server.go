@@ -64,6 +64,9 @@ type Options struct {
 	// Explain, when set, explains how a frame was mapped (every candidate
 	// file and why it won or lost) for faultline.explainFrame.
 	Explain func(root string, cfg config.Config, inc incident.Incident, frame int) string
+	// PreviewPrompt, when set, renders the exact LLM prompt for an incident
+	// (faultline.previewPrompt); nothing is sent.
+	PreviewPrompt func(root string, cfg config.Config, inc incident.Incident) (string, error)
 	// Now is the clock used for "last 3m ago"; time.Now when nil.
 	Now func() time.Time
 }

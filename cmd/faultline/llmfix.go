@@ -91,3 +91,32 @@ func applyDiff(diff string, content []byte) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
+
+// previewPrompt renders the prompt the LLM fixer would send for inc, with
+// the workspace's configuration, whether or not sending is enabled.
+func previewPrompt(root string, cfg config.Config, inc incident.Incident) (string, error) {
+	if inc.Location == nil {
+		return "", fmt.Errorf("incident %s has no location in this workspace", inc.ID)
+	}
+	c := cfg.LLM
+	if c.Provider == "" {
+		c.Provider = llm.ProviderOllama // the documented local default
+	}
+	f, err := llm.New(llm.Config{Provider: c.Provider, BaseURL: c.BaseURL, Model: c.Model})
+	if err != nil {
+		return "", err
+	}
+	abs, err := codeactions.WorkspaceFile(root, inc.Location.File)
+	if err != nil {
+		return "", err
+	}
+	src, err := os.ReadFile(abs)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", inc.Location.File, err)
+	}
+	p, err := f.Prompt(llm.Input{Incident: inc, Root: root, File: inc.Location.File, Source: src})
+	if err != nil {
+		return "", err
+	}
+	return p.Text(), nil
+}

@@ -15,6 +15,7 @@ import (
 
 	faultline "github.com/faultline-dev/faultline"
 	"github.com/faultline-dev/faultline/codeactions"
+	"github.com/faultline-dev/faultline/config"
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/internal/scenario"
 )
@@ -111,5 +112,29 @@ func TestLLMFixBehindRules(t *testing.T) {
 	}
 	if !strings.Contains(req, "untrusted-log-data") {
 		t.Errorf("log text is not fenced as untrusted data in the prompt: %.300s", req)
+	}
+}
+
+// TestPreviewPrompt: the prompt a user previews is the one that would be
+// sent: log text fenced as untrusted data, credentials redacted.
+func TestPreviewPrompt(t *testing.T) {
+	d, err := buildDemo(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	incs := checkJSON(t, "--repo", d.Root, "--logs", d.Logs, "--deploys", d.Deploys)
+	inc := incs[0]
+	inc.Message += " token=ghp_CANARY0000000000000000000000000000"
+	text, err := previewPrompt(d.Root, config.Config{}, inc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"untrusted-log-data", inc.Location.File, inc.ErrorType} {
+		if !strings.Contains(text, want) {
+			t.Errorf("prompt lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "ghp_CANARY") {
+		t.Error("the prompt carries the canary token")
 	}
 }

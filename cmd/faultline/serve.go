@@ -66,12 +66,13 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fixer := newLSPFixer(fixService)
 	fixer.openPR = eng.prs.open
 	opt := lsp.Options{
-		Engine:       eng,
-		Fixer:        fixer,
-		Explain:      explainIncidentFrame,
-		PollInterval: *poll,
-		ExtraSources: extra,
-		Deploys:      deploys,
+		Engine:        eng,
+		Fixer:         fixer,
+		Explain:       explainIncidentFrame,
+		PreviewPrompt: previewPrompt,
+		PollInterval:  *poll,
+		ExtraSources:  extra,
+		Deploys:       deploys,
 	}
 	if *logFile != "" {
 		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
