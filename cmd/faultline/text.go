@@ -44,6 +44,13 @@ func writeText(w io.Writer, root string, res analysis.Result) error {
 		if rc := inc.RootCause; rc != nil && rc.Summary != "" {
 			fmt.Fprintf(bw, "    cause (%.0f%%): %s\n", rc.Confidence*100, sanitize(rc.Summary))
 		}
+		for _, f := range inc.Fixes {
+			state := "validated"
+			if !f.Validated {
+				state = "not validated"
+			}
+			fmt.Fprintf(bw, "    fix (%s, %s): %s (--format json has the diff)\n", f.Source, state, sanitize(f.Title))
+		}
 		fmt.Fprintln(bw)
 	}
 	if len(res.Incidents) == 0 {
