@@ -26,6 +26,7 @@ const maxLabelCache = 4096
 // normalised map, which keeps a large file's allocations per line low.
 func (r *reader) readJSONL(lr lineSource) error {
 	cache := map[string]map[string]string{}
+	var where []byte
 	for {
 		raw, truncated, err := lr.next()
 		if err == io.EOF {
@@ -34,11 +35,11 @@ func (r *reader) readJSONL(lr lineSource) error {
 		if err != nil {
 			return err
 		}
-		where := r.origin + ":" + strconv.Itoa(lr.lineNo())
+		where = strconv.AppendInt(append(append(where[:0], r.origin...), ':'), int64(lr.lineNo()), 10)
 		if truncated {
 			// The JSON is cut, so the entry cannot be read.
-			r.truncated(where)
-			r.malformed(where, "entry unreadable after truncation")
+			r.truncated(string(where))
+			r.malformed(string(where), "entry unreadable after truncation")
 			continue
 		}
 		if len(strings.TrimSpace(string(raw))) == 0 {
@@ -46,10 +47,10 @@ func (r *reader) readJSONL(lr lineSource) error {
 		}
 		ev, problem := parseJSONLine(raw, cache)
 		if problem != "" {
-			r.malformed(where, "%s", problem)
+			r.malformed(string(where), "%s", problem)
 			continue
 		}
-		ev.Origin = where
+		ev.Origin = string(where)
 		if err := r.deliver(ev); err != nil {
 			return err
 		}

@@ -157,10 +157,41 @@ func flatObject(b []byte, i int) (int, bool) {
 }
 
 // checkString returns the index after the JSON string at b[i], checking it
-// as encoding/json would (no raw control characters, valid escapes).
+// as encoding/json would (no raw control characters, valid escapes),
+// without building the string.
 func checkString(b []byte, i int) (int, bool) {
-	_, end, ok := decodeString(b, i)
-	return end, ok
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, true
+		case c < 0x20:
+			return 0, false
+		case c == '\\':
+			if j+1 >= len(b) {
+				return 0, false
+			}
+			j++
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(b) {
+					return 0, false
+				}
+				for _, h := range b[j+1 : j+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return 0, false
+					}
+				}
+				j += 4
+			default:
+				return 0, false
+			}
+		}
+	}
+	return 0, false
 }
 
 // scalar returns the index after a string or a number.
