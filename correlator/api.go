@@ -33,14 +33,16 @@ const (
 	revisionCheck = time.Second
 )
 
-// Handler returns the HTTP API: the incident list and get (bearer token),
-// /healthz and /metrics (open: they hold no incident data).
+// Handler returns the HTTP API: the incident list and get and the push
+// endpoints (bearer token), /healthz and /metrics (open: they hold no
+// incident data).
 func (c *Correlator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+PathIncidents, c.auth(http.HandlerFunc(c.handleList)))
 	mux.Handle("GET "+PathIncidents+"/{id}", c.auth(http.HandlerFunc(c.handleGet)))
 	mux.HandleFunc("GET "+PathHealth, c.handleHealth)
 	mux.Handle("GET "+PathMetrics, c.metrics.handler())
+	c.push.routes(mux, c.auth)
 	return mux
 }
 

@@ -60,14 +60,17 @@ type Config struct {
 	// Token protects the API (bearer). Empty leaves it open: the command
 	// refuses to start without one.
 	Token string
-	Now   func() time.Time
-	Logf  func(format string, args ...any)
+	// Push bounds the push endpoints (Loki push, OTLP logs).
+	Push PushConfig
+	Now  func() time.Time
+	Logf func(format string, args ...any)
 }
 
 // Correlator polls, ingests and serves. Create it with New.
 type Correlator struct {
 	cfg     Config
 	metrics *metrics
+	push    *pusher
 
 	pollMu     sync.Mutex // one poll at a time
 	workspaces []*analysis.Workspace
@@ -115,6 +118,7 @@ func New(cfg Config) (*Correlator, error) {
 			c.fallback = i
 		}
 	}
+	c.push = newPusher(c)
 	return c, nil
 }
 
@@ -142,8 +146,10 @@ func defaults(cfg *Config) {
 }
 
 // Run polls at once and then every Poll interval until ctx ends. A failing
-// poll is logged and counted; the next one retries the same window.
+// poll is logged and counted; the next one retries the same window. It also
+// runs the push worker: pushes are answered once Run has started.
 func (c *Correlator) Run(ctx context.Context) error {
+	go c.push.run(ctx)
 	t := time.NewTicker(c.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -178,19 +184,27 @@ func (c *Correlator) Poll(ctx context.Context) (PollResult, error) {
 	res, err := c.poll(ctx)
 	c.mu.Lock()
 	c.lastPoll, c.lastErr = c.cfg.Now(), err
-	if res.Changed > 0 {
-		close(c.changed)
-		c.changed = make(chan struct{})
-	}
 	c.mu.Unlock()
 	if err != nil {
 		c.metrics.pollErrors.Inc()
+	}
+	c.afterIngest(ctx, res)
+	return res, err
+}
+
+// afterIngest wakes the long-poll readers when the store changed and
+// updates the metrics; polls and push rounds share it.
+func (c *Correlator) afterIngest(ctx context.Context, res PollResult) {
+	if res.Changed > 0 {
+		c.mu.Lock()
+		close(c.changed)
+		c.changed = make(chan struct{})
+		c.mu.Unlock()
 	}
 	c.metrics.ingested.Add(float64(res.New))
 	if n, _, cerr := c.cfg.Store.Count(ctx); cerr == nil {
 		c.metrics.incidents.Set(float64(n))
 	}
-	return res, err
 }
 
 func (c *Correlator) poll(ctx context.Context) (PollResult, error) {
