@@ -175,9 +175,8 @@ func (f *correlatorFile) addFlags(repos, sources, logs, deploys []string) error 
 	if len(f.Repos) == 0 {
 		return fmt.Errorf("no repository: give --repo DIR or repos in the config file")
 	}
-	if len(f.Sources) == 0 {
-		return fmt.Errorf("no source: give --source loki:URL, --logs FILE or sources in the config file")
-	}
+	// No source is fine: agents may push every entry (/loki/api/v1/push,
+	// /v1/logs) instead of the correlator polling a backend.
 	return nil
 }
 
