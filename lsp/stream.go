@@ -87,6 +87,13 @@ func (s *stream) writeFrame(data []byte) error {
 func (s *stream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
 	for {
 		data, n, err := s.readFrame()
+		if errors.Is(err, errFrameTooLarge) {
+			s.log("ignoring a message of more than %d bytes", maxFrame)
+			if werr := s.writeRaw(errorReply(jsonrpc2.InvalidRequest, err.Error())); werr != nil {
+				return nil, n, werr
+			}
+			continue
+		}
 		if err != nil {
 			return nil, n, err
 		}
@@ -104,6 +111,12 @@ func (s *stream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
 		}
 	}
 }
+
+// maxFrame bounds one message. A document of a few MiB is normal; hundreds
+// of MiB in one message is an attack or a bug.
+const maxFrame = 64 << 20
+
+var errFrameTooLarge = errors.New("message too large")
 
 func (s *stream) readFrame() ([]byte, int64, error) {
 	var total, length int64
@@ -130,6 +143,14 @@ func (s *stream) readFrame() ([]byte, int64, error) {
 				return nil, total, fmt.Errorf("invalid Content-Length %q", value)
 			}
 		}
+	}
+	if length > maxFrame {
+		// Skip the body rather than allocate it: one oversized message must
+		// not take the server's memory, nor end the session.
+		if _, err := io.CopyN(io.Discard, s.in, length); err != nil {
+			return nil, total, fmt.Errorf("read body: %w", err)
+		}
+		return nil, total + length, fmt.Errorf("%w (%d bytes)", errFrameTooLarge, length)
 	}
 	data := make([]byte, length)
 	if _, err := io.ReadFull(s.in, data); err != nil {

@@ -1,0 +1,45 @@
+package reassemble
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// FuzzReassemble feeds arbitrary lines, over two interleaved streams, as
+// structured and plain entries: the reassembler never panics, never keeps
+// more than its bounds, and every trace it emits has frames.
+func FuzzReassemble(f *testing.F) {
+	for _, seed := range []string{
+		goPanic, pyTrace,
+		`{"level":"error","caller":"a.go:1","msg":"x","stacktrace":"main.f\n\t/a.go:1"}`,
+		`{"log":"panic: x\n"}`,
+		"{\"stack\":[\"a\",\"b\"]}\n{\"exc_info\":\"Traceback (most recent call last):\\n  File \\\"a.py\\\", line 1, in f\\nKeyError: 1\"}",
+		"Exception in thread \"main\" java.lang.NullPointerException\n\tat a.B.c(B.java:1)\n\t... 3 more",
+		"TypeError: x\n    at f (/a.js:1:2)\n\nNode.js v20",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		r := New(func(o Occurrence) {
+			if len(o.Trace.Frames) == 0 {
+				t.Fatalf("emitted a trace without frames: %+v", o.Trace)
+			}
+		})
+		r.MaxLines = 200
+		ts := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i, line := range strings.Split(text, "\n") {
+			labels := map[string]string{"service": []string{"a", "b"}[i%2]}
+			r.Add(incident.Event{Time: ts.Add(time.Duration(i) * time.Millisecond), Labels: labels, Line: line})
+			if n := len(r.streams); n > 2 {
+				t.Fatalf("%d open streams for 2 label sets", n)
+			}
+		}
+		r.Flush()
+		if len(r.streams) != 0 {
+			t.Fatal("Flush left blocks open")
+		}
+	})
+}
