@@ -319,6 +319,9 @@ func (c *Correlator) ingest(ctx context.Context, analyzers []*analysis.Analyzer,
 		res.Problems = append(res.Problems, out.Stats.Problems...)
 		for _, inc := range out.Incidents {
 			res.Incidents++
+			if err := historyEvidence(ctx, c.cfg.Store, &inc); err != nil {
+				res.Problems = append(res.Problems, err.Error())
+			}
 			r, err := c.cfg.Store.Ingest(ctx, c.cfg.Repos[i].Name, inc, occ.byID[inc.ID])
 			if err != nil {
 				return err
