@@ -40,6 +40,7 @@ const (
 	KindPrometheus = "prometheus"
 	KindTraces     = "traces"
 	KindCorrelator = "correlator"
+	KindSentry     = "sentry" // also GlitchTip, which speaks the same API
 )
 
 // Severity names accepted in `severity.new` and `severity.recurring`; they
@@ -226,12 +227,12 @@ func (c Config) Validate() error {
 			if s.Path == "" {
 				return fmt.Errorf("sources[%d]: kind file needs a path", i)
 			}
-		case KindLoki, KindPrometheus, KindTraces, KindCorrelator:
+		case KindLoki, KindPrometheus, KindTraces, KindCorrelator, KindSentry, "glitchtip":
 			if s.URL == "" {
 				return fmt.Errorf("sources[%d]: kind %s needs a url", i, s.Kind)
 			}
 		default:
-			return fmt.Errorf("sources[%d]: unknown kind %q (want file, loki, prometheus, traces or correlator)", i, s.Kind)
+			return fmt.Errorf("sources[%d]: unknown kind %q (want file, loki, prometheus, traces, correlator or sentry)", i, s.Kind)
 		}
 	}
 	if c.PollInterval <= 0 {

@@ -199,6 +199,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if ws.Enrichers, err = enrichers(*prom, *traces); err != nil {
 		return err
 	}
+	extra, eproblems := configEnrichers(cfg)
+	ws.Enrichers = append(ws.Enrichers, extra...)
+	for _, p := range eproblems {
+		fmt.Fprintf(stderr, "faultline: %s: %s\n", p.name, sanitize(p.err.Error()))
+	}
 	if ws.Repo == nil {
 		fmt.Fprintf(stderr, "faultline: %s is not a git repository (%v): lines are shown as printed, without drift or suspect commits\n", root, ws.RepoErr)
 	}

@@ -44,6 +44,9 @@ func (e *engine) Analyze(ctx context.Context, root string, cfg config.Config) (l
 		return lsp.Result{}, err
 	}
 	srcs, deploys, problems := buildSources(root, cfg, e.labels)
+	extra, eproblems := configEnrichers(cfg)
+	problems = append(problems, eproblems...)
+	ws.Enrichers = append(append([]analysis.Enricher(nil), e.enrichers...), extra...)
 	q := telemetry.Query{}
 	if e.window > 0 {
 		now := time.Now()
@@ -137,6 +140,9 @@ func buildSources(root string, cfg config.Config, labels map[string]string) ([]t
 	var srcs []telemetry.Source
 	var problems []sourceProblem
 	for _, s := range cfg.Sources {
+		if s.Kind == config.KindPrometheus || s.Kind == config.KindTraces {
+			continue // evidence backends, not log sources: see configEnrichers
+		}
 		src, err := newSource(root, s, labels)
 		if err != nil {
 			problems = append(problems, sourceProblem{s.Name(), err})
@@ -267,4 +273,33 @@ func resolve(root, p string) string {
 		return p
 	}
 	return filepath.Join(root, p)
+}
+
+// configEnrichers builds the evidence backends configured as sources of
+// kind prometheus and traces (url "tempo:URL", "jaeger:URL", or a plain URL
+// for Tempo). A bad entry is reported, not fatal.
+func configEnrichers(cfg config.Config) ([]analysis.Enricher, []sourceProblem) {
+	var out []analysis.Enricher
+	var problems []sourceProblem
+	for _, s := range cfg.Sources {
+		var prom, traces string
+		switch s.Kind {
+		case config.KindPrometheus:
+			prom = s.URL
+		case config.KindTraces:
+			traces = s.URL
+			if !strings.HasPrefix(traces, "tempo:") && !strings.HasPrefix(traces, "jaeger:") {
+				traces = "tempo:" + traces
+			}
+		default:
+			continue
+		}
+		e, err := enrichers(prom, traces)
+		if err != nil {
+			problems = append(problems, sourceProblem{s.Name(), err})
+			continue
+		}
+		out = append(out, e...)
+	}
+	return out, problems
 }
