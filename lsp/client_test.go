@@ -17,6 +17,7 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/faultline-dev/faultline/config"
+	"github.com/faultline-dev/faultline/incident"
 )
 
 // waitLimit only guards against a hung test; no test asserts timing.
@@ -83,6 +84,7 @@ type client struct {
 type serverSetup struct {
 	engine *fakeEngine
 	fixer  Fixer
+	snooze func(root string, inc incident.Incident, until time.Time) error
 	roots  []string
 	poll   time.Duration
 	caps   map[string]any
@@ -99,7 +101,7 @@ func startClient(t testing.TB, setup serverSetup) *client {
 	}
 	go func() {
 		c.served <- Serve(context.Background(), srvSide, Options{
-			Engine: setup.engine, Fixer: setup.fixer, PollInterval: poll,
+			Engine: setup.engine, Fixer: setup.fixer, PollInterval: poll, Snooze: setup.snooze,
 			Now: func() time.Time { return testNow },
 		})
 	}()

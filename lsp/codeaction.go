@@ -99,6 +99,15 @@ func (s *server) codeAction(ctx context.Context, reply jsonrpc2.Replier, params 
 			Command: &protocol.Command{Title: "Show incident", Command: cmdShowIncident,
 				Arguments: []any{map[string]string{"id": pl.inc.ID}}},
 		})
+		if s.opt.Snooze != nil {
+			actions = append(actions, protocol.CodeAction{
+				Title:       fmt.Sprintf("Snooze this incident for %d days (.faultline/ignore)", snoozeDays),
+				Kind:        protocol.QuickFix,
+				Diagnostics: []protocol.Diagnostic{s.diagnostic(pl)},
+				Command: &protocol.Command{Title: "Snooze incident", Command: cmdSnooze,
+					Arguments: []any{map[string]any{"id": pl.inc.ID, "days": snoozeDays}}},
+			})
+		}
 	}
 	if s.opt.Fixer == nil || len(hits) == 0 {
 		return reply(ctx, actions, nil)

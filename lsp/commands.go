@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -20,6 +21,7 @@ const (
 	cmdOpenPR        = "faultline.openPR"
 	cmdExplainFrame  = "faultline.explainFrame"
 	cmdPreviewPrompt = "faultline.previewPrompt"
+	cmdSnooze        = "faultline.snooze"
 )
 
 // errNoFix is the contract's answer to applyFix when nothing can fix it.
@@ -31,6 +33,7 @@ type commandArgs struct {
 	URI     string `json:"uri"`
 	Version *int32 `json:"version"`
 	Frame   int    `json:"frame"`
+	Days    int    `json:"days"`
 }
 
 type commandFunc func(s *server, ctx context.Context, a commandArgs) (any, error)
@@ -46,6 +49,7 @@ var commands = []struct {
 	{cmdOpenPR, (*server).openPR},
 	{cmdExplainFrame, (*server).explainFrame},
 	{cmdPreviewPrompt, (*server).previewPrompt},
+	{cmdSnooze, (*server).snooze},
 }
 
 func commandNames() []string {
@@ -201,4 +205,38 @@ func (s *server) previewPrompt(ctx context.Context, a commandArgs) (any, error) 
 		return nil, fmt.Errorf("preview the prompt for %s: %w", a.ID, err)
 	}
 	return map[string]string{"markdown": "```text\n" + strings.ReplaceAll(text, "```", "` ` `") + "\n```"}, nil
+}
+
+// snoozeDays is how long the "Snooze this incident" action hides one.
+const snoozeDays = 7
+
+// snooze writes a snooze rule for an incident into the repository's
+// .faultline/ignore (a change the user can review and commit) and polls
+// again so the diagnostic goes away.
+func (s *server) snooze(ctx context.Context, a commandArgs) (any, error) {
+	e, r, err := s.find(a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if s.opt.Snooze == nil {
+		return nil, errors.New("snoozing is not available in this server")
+	}
+	days := a.Days
+	if days <= 0 {
+		days = snoozeDays
+	}
+	until := s.now().Add(time.Duration(days) * 24 * time.Hour)
+	if err := s.opt.Snooze(r.path, *e.inc, until); err != nil {
+		return nil, fmt.Errorf("snooze %s: %w", a.ID, err)
+	}
+	answer := make(chan int, 1)
+	select {
+	case r.refresh <- answer:
+		select {
+		case <-answer:
+		case <-ctx.Done():
+		}
+	case <-ctx.Done():
+	}
+	return map[string]string{"id": a.ID, "until": until.UTC().Format(time.RFC3339)}, nil
 }

@@ -67,6 +67,9 @@ type Options struct {
 	// PreviewPrompt, when set, renders the exact LLM prompt for an incident
 	// (faultline.previewPrompt); nothing is sent.
 	PreviewPrompt func(root string, cfg config.Config, inc incident.Incident) (string, error)
+	// Snooze, when set, records that an incident is snoozed until a time
+	// (in the repository's .faultline/ignore); the next poll hides it.
+	Snooze func(root string, inc incident.Incident, until time.Time) error
 	// Now is the clock used for "last 3m ago"; time.Now when nil.
 	Now func() time.Time
 }

@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/faultline-dev/faultline/analysis/noise"
 	"github.com/faultline-dev/faultline/config"
+	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/lsp"
 )
 
@@ -70,9 +73,12 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Fixer:         fixer,
 		Explain:       explainIncidentFrame,
 		PreviewPrompt: previewPrompt,
-		PollInterval:  *poll,
-		ExtraSources:  extra,
-		Deploys:       deploys,
+		Snooze: func(root string, inc incident.Incident, until time.Time) error {
+			return noise.AddSnooze(root, inc.ID, until, "snoozed from the editor: "+firstLine(inc.Message))
+		},
+		PollInterval: *poll,
+		ExtraSources: extra,
+		Deploys:      deploys,
 	}
 	if *logFile != "" {
 		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
