@@ -22,8 +22,9 @@ unit:
 build:
 	$(GO) build -o $(BIN) ./cmd/faultline
 
+# The extension's unit tests, its type check, and the .vsix a user installs.
 editors:
-	cd editors/vscode && npm test
+	cd editors/vscode && npm test && npm run typecheck && npm run package -- --out faultline.vsix
 
 e2e: build
 	FAULTLINE_BIN=$(CURDIR)/$(BIN) ./editors/run-e2e.sh
