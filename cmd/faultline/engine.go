@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-github/v62/github"
+
 	"github.com/faultline-dev/faultline/analysis"
 	"github.com/faultline-dev/faultline/analysis/noise"
 	"github.com/faultline-dev/faultline/analysis/pathmap"
@@ -158,7 +160,33 @@ func buildSources(root string, cfg config.Config, labels map[string]string) ([]t
 		}
 		deploys = ds
 	}
+	if ds, err := githubDeploys(cfg.GitHub); err != nil {
+		problems = append(problems, sourceProblem{"deploys github " + cfg.GitHub.Repo, err})
+	} else {
+		deploys = append(deploys, ds...)
+	}
 	return srcs, deploys, problems
+}
+
+// githubDeploys reads the successful deployments of github.repo through
+// the GitHub Deployments API, when a token is in the environment
+// (GITHUB_TOKEN): teams that deploy through GitHub need no deploys file.
+func githubDeploys(gh config.GitHub) ([]incident.Deploy, error) {
+	token := os.Getenv("GITHUB_TOKEN")
+	owner, repo, ok := strings.Cut(gh.Repo, "/")
+	if !ok || token == "" {
+		return nil, nil
+	}
+	client := github.NewClient(nil).WithAuthToken(token)
+	if gh.BaseURL != "" {
+		var err error
+		if client, err = client.WithEnterpriseURLs(gh.BaseURL, gh.BaseURL); err != nil {
+			return nil, fmt.Errorf("github base_url %q: %w", gh.BaseURL, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return telemetry.GitHubDeploys(ctx, client, owner, repo, "")
 }
 
 // newSource builds one backend. Adding a backend is one case here plus its

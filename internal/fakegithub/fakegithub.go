@@ -138,6 +138,8 @@ func (s *Server) route(r *http.Request, rec Request, body []byte) (int, any) {
 		return http.StatusOK, s.listPulls(r.URL.Query().Get("head"), r.URL.Query().Get("state"))
 	case r.Method == http.MethodPost && r.URL.Path == repoPath+"/pulls":
 		return s.createPull(r, body)
+	case r.Method == http.MethodGet && r.URL.Path == repoPath+"/deployments":
+		return http.StatusOK, []any{} // a repository that deploys by other means
 	}
 	return http.StatusNotFound, apiError("Not Found", "https://docs.github.com/rest")
 }
