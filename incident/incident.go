@@ -195,7 +195,10 @@ type Incident struct {
 	RootCause *RootCause    `json:"root_cause"`
 	Fixes     []Fix         `json:"fixes"`
 	TraceIDs  []string      `json:"trace_ids,omitempty"`
-	Deploy    *Deploy       `json:"deploy,omitempty"` // the deploy that preceded first_seen
+	// Link points at the incident in the backend it came from (the team
+	// correlator, an issue tracker), when there is one.
+	Link   string  `json:"link,omitempty"`
+	Deploy *Deploy `json:"deploy,omitempty"` // the deploy that preceded first_seen
 	// Timeline counts occurrences per time bucket, oldest first.
 	Timeline []Bucket `json:"timeline,omitempty"`
 	// DeployedCommit is the commit the lines were read at (resolved from the

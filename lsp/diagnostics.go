@@ -56,7 +56,12 @@ func (s *server) placedIn(path string) (out []placed, doc *document) {
 // diagnostic renders one placed incident per the contract.
 func (s *server) diagnostic(p placed) protocol.Diagnostic {
 	line := uint32(p.line)
+	var desc *protocol.CodeDescription
+	if l := p.inc.Link; strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
+		desc = &protocol.CodeDescription{Href: protocol.URI(l)}
+	}
 	return protocol.Diagnostic{
+		CodeDescription: desc,
 		Range: protocol.Range{
 			Start: protocol.Position{Line: line, Character: uint32(p.indent)},
 			End:   protocol.Position{Line: line, Character: uint32(p.end)},

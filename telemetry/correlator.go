@@ -86,6 +86,17 @@ func fetchIncidents(ctx context.Context, baseURL, token, etag string, wait time.
 	if out.Incidents == nil {
 		out.Incidents = []incident.Incident{}
 	}
+	// Each incident links to its page in the correlator: the editor's
+	// diagnostic code opens it.
+	for i := range out.Incidents {
+		if out.Incidents[i].Link == "" {
+			l := *resp.Request.URL
+			l.RawQuery = ""
+			l.Path = strings.TrimSuffix(l.Path, "/") + "/" + url.PathEscape(out.Incidents[i].ID)
+			l.User = nil
+			out.Incidents[i].Link = l.String()
+		}
+	}
 	return out.Incidents, resp.Header.Get("ETag"), false, nil
 }
 

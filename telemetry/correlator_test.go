@@ -63,6 +63,11 @@ func TestFetchIncidents(t *testing.T) {
 			if got := strings.Join(ids, ","); got != tc.wantIDs {
 				t.Errorf("ids %q, want %q", got, tc.wantIDs)
 			}
+			for _, i := range incs {
+				if want := srv.URL + "/api/v1/incidents/" + i.ID; i.Link != want {
+					t.Errorf("link %q, want %q (the editor opens it from the diagnostic code)", i.Link, want)
+				}
+			}
 			if !nm && etag != `"v2"` {
 				t.Errorf("etag %q", etag)
 			}
