@@ -14,6 +14,7 @@ import (
 	"github.com/faultline-dev/faultline/analysis"
 	"github.com/faultline-dev/faultline/analysis/noise"
 	"github.com/faultline-dev/faultline/analysis/pathmap"
+	"github.com/faultline-dev/faultline/codeactions/llm"
 	"github.com/faultline-dev/faultline/config"
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/lsp"
@@ -33,10 +34,26 @@ type engine struct {
 
 	mu    sync.Mutex
 	repos map[string]*analysis.Workspace
+	cfgs  map[string]config.Config // the configuration of each root's last analysis
+}
+
+// llmFor returns the LLM fixer a root's configuration allows, or nil.
+func (e *engine) llmFor(root string) *llm.Fixer {
+	e.mu.Lock()
+	cfg, ok := e.cfgs[root]
+	e.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	f, err := newLLMFixer(cfg.LLM)
+	if err != nil {
+		return nil
+	}
+	return f
 }
 
 func newEngine(labels map[string]string, window time.Duration) *engine {
-	return &engine{labels: labels, window: window, repos: map[string]*analysis.Workspace{}}
+	return &engine{labels: labels, window: window, repos: map[string]*analysis.Workspace{}, cfgs: map[string]config.Config{}}
 }
 
 // Analyze implements lsp.Engine.
@@ -45,6 +62,9 @@ func (e *engine) Analyze(ctx context.Context, root string, cfg config.Config) (l
 	if err != nil {
 		return lsp.Result{}, err
 	}
+	e.mu.Lock()
+	e.cfgs[root] = cfg
+	e.mu.Unlock()
 	srcs, deploys, problems := buildSources(root, cfg, e.labels)
 	extra, eproblems := configEnrichers(cfg)
 	problems = append(problems, eproblems...)

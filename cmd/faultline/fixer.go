@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/faultline-dev/faultline/codeactions"
+	"github.com/faultline-dev/faultline/codeactions/llm"
+	"github.com/faultline-dev/faultline/config"
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/lsp"
 )
@@ -57,6 +59,9 @@ type lspFixer struct {
 	svc *codeactions.Service
 	// openPR, when set, opens the pull request for an incident.
 	openPR func(ctx context.Context, inc incident.Incident) (string, error)
+	// llmFor, when set, returns the LLM fixer configured for a workspace
+	// root, or nil (the default: no code leaves the machine).
+	llmFor func(root string) *llm.Fixer
 
 	mu    sync.Mutex
 	cache map[fixKey][]codeactions.Change
@@ -107,12 +112,48 @@ func (f *lspFixer) CodeActions(ctx context.Context, inc incident.Incident, doc l
 	for i, ch := range changes {
 		out[i] = lsp.Action{ID: ch.Rule, Title: ch.Title, Preferred: i == 0}
 	}
+	if len(changes) == 0 && inc.RootCause != nil && inc.RootCause.Fixable && f.llmFor != nil {
+		if lf := f.llmFor(doc.Root); lf != nil {
+			// Computed only when chosen (codeAction/resolve): asking costs
+			// a model call and sends the function's code.
+			out = append(out, lsp.Action{ID: llmActionID, Title: "Ask " + lf.Source() + " for a fix (sends this function's code)"})
+		}
+	}
 	return out, nil
+}
+
+// llmActionID names the LLM action among the rule fixes.
+const llmActionID = "llm"
+
+// resolveLLM asks the LLM for a fix of the document as the editor has it,
+// and returns it as an edit only once it applied and built.
+func (f *lspFixer) resolveLLM(ctx context.Context, inc incident.Incident, doc lsp.Document) ([]lsp.Edit, error) {
+	lf := f.llmFor(doc.Root)
+	if lf == nil {
+		return nil, fmt.Errorf("no LLM is configured for %s (llm.provider and llm.send_code in %s)", doc.Root, config.FileName)
+	}
+	before := []byte(doc.Text)
+	fix, err := lf.Fix(ctx, llm.Input{Incident: inc, Root: doc.Root, File: inc.Location.File, Source: before})
+	if err != nil {
+		return nil, err
+	}
+	after, err := applyDiff(fix.Diff, before)
+	if err != nil {
+		return nil, err
+	}
+	v := f.svc.Validator.Validate(ctx, codeactions.Request{IncidentID: inc.ID, Root: doc.Root, Path: inc.Location.File, Before: before, After: after})
+	if v.Verdict == codeactions.Invalid {
+		return nil, fmt.Errorf("the %s fix does not build: %s", lf.Source(), firstLine(v.Detail))
+	}
+	return []lsp.Edit{lineEdit(doc.Text, string(after))}, nil
 }
 
 // Resolve implements lsp.Fixer: it validates the change and returns the
 // edit, or an error saying why the fix is withheld.
 func (f *lspFixer) Resolve(ctx context.Context, inc incident.Incident, doc lsp.Document, actionID string) ([]lsp.Edit, error) {
+	if actionID == llmActionID && f.llmFor != nil {
+		return f.resolveLLM(ctx, inc, doc)
+	}
 	changes, in, err := f.changes(inc, doc)
 	if err != nil {
 		return nil, err

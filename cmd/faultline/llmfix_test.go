@@ -15,9 +15,11 @@ import (
 
 	faultline "github.com/faultline-dev/faultline"
 	"github.com/faultline-dev/faultline/codeactions"
+	"github.com/faultline-dev/faultline/codeactions/llm"
 	"github.com/faultline-dev/faultline/config"
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/internal/scenario"
+	"github.com/faultline-dev/faultline/lsp"
 )
 
 // TestLLMFixBehindRules: for an incident no rule fixer handles (concurrent
@@ -49,20 +51,7 @@ func TestLLMFixBehindRules(t *testing.T) {
 	lines[want.Line-1] = "\t// guarded by the caller\n" + lines[want.Line-1]
 	answer := "```diff\n" + codeactions.UnifiedDiff(want.File, before, []byte(strings.Join(lines, ""))) + "```\n"
 
-	var calls atomic.Int32
-	var body atomic.Value
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		b, _ := io.ReadAll(r.Body)
-		body.Store(string(b))
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
-			"id": "chatcmpl-1", "object": "chat.completion", "created": 1732099321, "model": "test-model",
-			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
-				"message": map[string]any{"role": "assistant", "content": answer}}},
-			"usage": map[string]any{"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-		})
-	}))
+	srv, calls, body := fakeOpenAI(t, answer)
 	defer srv.Close()
 
 	run1 := func(sendCode bool) []incident.Incident {
@@ -136,5 +125,78 @@ func TestPreviewPrompt(t *testing.T) {
 	}
 	if strings.Contains(text, "ghp_CANARY") {
 		t.Error("the prompt carries the canary token")
+	}
+}
+
+// fakeOpenAI serves the OpenAI chat completions API with one canned answer,
+// counting the calls and keeping the last request body.
+func fakeOpenAI(t *testing.T, answer string) (*httptest.Server, *atomic.Int32, *atomic.Value) {
+	t.Helper()
+	var calls atomic.Int32
+	var body atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		body.Store(string(b))
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"id": "chatcmpl-1", "object": "chat.completion", "created": 1732099321, "model": "test-model",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+				"message": map[string]any{"role": "assistant", "content": answer}}},
+			"usage": map[string]any{"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+		})
+	}))
+	return srv, &calls, &body
+}
+
+// TestLSPFixerAsksLLM: in the editor, an incident no rule can fix offers
+// "Ask llm:openai for a fix"; choosing it returns the model's change as an
+// edit of the open document, after it applied and built.
+func TestLSPFixerAsksLLM(t *testing.T) {
+	s, err := scenario.Load(faultline.Scenarios, "testdata/scenarios/go-concurrent-map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	repo := filepath.Join(dir, "repo")
+	if _, err := s.Materialize(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	incs := checkJSON(t, "--repo", repo, "--logs", logs, "--deploys", deploys)
+	inc := incs[0]
+	path := filepath.Join(repo, inc.Location.File)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(before), "\n")
+	lines[inc.Location.Line-1] = "\t// guarded by the caller\n" + lines[inc.Location.Line-1]
+	srv, calls, _ := fakeOpenAI(t, "```diff\n"+codeactions.UnifiedDiff(inc.Location.File, before, []byte(strings.Join(lines, "")))+"```\n")
+	defer srv.Close()
+
+	f := newLSPFixer(fixService)
+	f.llmFor = func(root string) *llm.Fixer {
+		lf, err := newLLMFixer(config.LLM{Provider: "openai", BaseURL: srv.URL + "/v1", Model: "m", SendCode: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lf
+	}
+	doc := lsp.Document{URI: "file://" + path, Path: path, Root: repo, Version: 3, Text: string(before)}
+	acts, err := f.CodeActions(context.Background(), inc, doc)
+	if err != nil || len(acts) != 1 || acts[0].ID != llmActionID {
+		t.Fatalf("actions = %+v, %v; want the LLM action alone", acts, err)
+	}
+	if calls.Load() != 0 {
+		t.Fatal("listing actions must not call the model")
+	}
+	edits, err := f.Resolve(context.Background(), inc, doc, acts[0].ID)
+	if err != nil || len(edits) != 1 || !strings.Contains(edits[0].NewText, "guarded by the caller") {
+		t.Fatalf("edits = %+v, %v", edits, err)
 	}
 }

@@ -68,6 +68,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	eng.prs = newPROpener(fixService)
 	fixer := newLSPFixer(fixService)
 	fixer.openPR = eng.prs.open
+	fixer.llmFor = eng.llmFor
 	opt := lsp.Options{
 		Engine:        eng,
 		Fixer:         fixer,
