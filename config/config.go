@@ -104,6 +104,10 @@ type PathRule struct {
 type Severity struct {
 	New       string `yaml:"new" json:"new"`             // new since the last deploy
 	Recurring string `yaml:"recurring" json:"recurring"` // seen before the last deploy
+	// By is "deploy" (the default: new and recurring as above) or "impact":
+	// error, warning or information by rate and count, so a rare crash does
+	// not shout as loud as one failing every request.
+	By string `yaml:"by,omitempty" json:"by,omitempty"`
 }
 
 // LLM configures the optional LLM fixer. SendCode is off by default: no
@@ -237,6 +241,9 @@ func (c Config) Validate() error {
 	}
 	if c.PollInterval <= 0 {
 		return fmt.Errorf("poll_interval must be positive, got %s", time.Duration(c.PollInterval))
+	}
+	if c.Severity.By != "" && c.Severity.By != "deploy" && c.Severity.By != "impact" {
+		return fmt.Errorf("severity.by: unknown %q (want deploy or impact)", c.Severity.By)
 	}
 	for name, v := range map[string]string{"severity.new": c.Severity.New, "severity.recurring": c.Severity.Recurring} {
 		switch v {

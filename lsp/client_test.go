@@ -85,6 +85,7 @@ type serverSetup struct {
 	engine *fakeEngine
 	fixer  Fixer
 	snooze func(root string, inc incident.Incident, until time.Time) error
+	impact func(inc incident.Incident, now time.Time) string
 	roots  []string
 	poll   time.Duration
 	caps   map[string]any
@@ -101,7 +102,7 @@ func startClient(t testing.TB, setup serverSetup) *client {
 	}
 	go func() {
 		c.served <- Serve(context.Background(), srvSide, Options{
-			Engine: setup.engine, Fixer: setup.fixer, PollInterval: poll, Snooze: setup.snooze,
+			Engine: setup.engine, Fixer: setup.fixer, PollInterval: poll, Snooze: setup.snooze, Impact: setup.impact,
 			Now: func() time.Time { return testNow },
 		})
 	}()

@@ -66,7 +66,7 @@ func (s *server) diagnostic(p placed) protocol.Diagnostic {
 			Start: protocol.Position{Line: line, Character: uint32(p.indent)},
 			End:   protocol.Position{Line: line, Character: uint32(p.end)},
 		},
-		Severity:           severity(p.root.config(), p),
+		Severity:           s.severity(p.root.config(), p),
 		Code:               p.inc.ID,
 		Source:             "faultline",
 		Message:            diagnosticMessage(p, s.now()),
@@ -113,10 +113,13 @@ func isNew(p placed) bool {
 	return d != nil && !p.inc.FirstSeen.Before(d.Time)
 }
 
-func severity(cfg config.Config, p placed) protocol.DiagnosticSeverity {
+func (s *server) severity(cfg config.Config, p placed) protocol.DiagnosticSeverity {
 	name := cfg.Severity.Recurring
 	if isNew(p) {
 		name = cfg.Severity.New
+	}
+	if cfg.Severity.By == "impact" && s.opt.Impact != nil {
+		name = s.opt.Impact(*p.inc, s.now())
 	}
 	switch name {
 	case config.SeverityError:

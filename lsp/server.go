@@ -70,6 +70,10 @@ type Options struct {
 	// Snooze, when set, records that an incident is snoozed until a time
 	// (in the repository's .faultline/ignore); the next poll hides it.
 	Snooze func(root string, inc incident.Incident, until time.Time) error
+	// Impact, when set, names a severity ("error", "warning",
+	// "information") from an incident's rate and count; used when the
+	// configuration says severity.by: impact.
+	Impact func(inc incident.Incident, now time.Time) string
 	// Now is the clock used for "last 3m ago"; time.Now when nil.
 	Now func() time.Time
 }

@@ -74,6 +74,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Fixer:         fixer,
 		Explain:       explainIncidentFrame,
 		PreviewPrompt: previewPrompt,
+		Impact:        noise.Severity,
 		Snooze: func(root string, inc incident.Incident, until time.Time) error {
 			return noise.AddSnooze(root, inc.ID, until, "snoozed from the editor: "+firstLine(inc.Message))
 		},
