@@ -69,6 +69,10 @@ type Config struct {
 	GitLab Forge  `yaml:"gitlab" json:"gitlab"`
 	Gitea  Forge  `yaml:"gitea" json:"gitea"`
 	Forge  string `yaml:"forge,omitempty" json:"forge,omitempty"`
+	// BranchOnly, when set to a base branch (e.g. main), limits the
+	// editor's diagnostics to files the current branch changed since it
+	// forked from that branch: "what my change touches".
+	BranchOnly string `yaml:"branch_only,omitempty" json:"branch_only,omitempty"`
 }
 
 // Forge is a self-managed GitLab or Gitea/Forgejo server.

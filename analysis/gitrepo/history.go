@@ -321,3 +321,42 @@ func (q *commitQueue) Pop() any {
 }
 
 func short(h plumbing.Hash) string { return h.String()[:8] }
+
+// BranchFiles lists the files changed by the commits of HEAD's branch that
+// base does not have (git log base..HEAD), each against its own first
+// parent, so that changes made on base since the branch forked do not
+// count. It answers "which files does my branch touch".
+func (r *Repo) BranchFiles(ctx context.Context, base string) ([]string, error) {
+	commits, err := r.Commits(ctx, base, "HEAD")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range commits {
+		h, err := r.resolve(ctx, c.SHA)
+		if err != nil {
+			return nil, err
+		}
+		parent, ok, err := r.firstParent(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		from := ""
+		if ok {
+			from = parent.String()
+		}
+		files, err := r.ChangedFiles(ctx, from, c.SHA)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

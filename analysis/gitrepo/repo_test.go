@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -367,5 +368,49 @@ func TestConcurrentUse(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestBranchFiles: only what the branch's own commits changed counts, not
+// what the base branch changed after the fork.
+func TestBranchFiles(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q", "-b", "main")
+	write("a.go", "package a\n")
+	write("b.go", "package a\n")
+	git("add", "-A")
+	git("commit", "-q", "-m", "base")
+	git("checkout", "-q", "-b", "topic")
+	write("a.go", "package a\n\nvar X = 1\n")
+	git("commit", "-q", "-am", "topic: a")
+	git("checkout", "-q", "main")
+	write("b.go", "package a\n\nvar Y = 2\n")
+	git("commit", "-q", "-am", "main: b")
+	git("checkout", "-q", "topic")
+
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.BranchFiles(context.Background(), "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "a.go" {
+		t.Errorf("BranchFiles = %v, want [a.go] (b.go changed on main, not on the branch)", got)
 	}
 }

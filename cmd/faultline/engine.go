@@ -104,7 +104,18 @@ func (e *engine) Analyze(ctx context.Context, root string, cfg config.Config) (l
 	if rulesErr != nil {
 		out.Sources = append(out.Sources, lsp.SourceStatus{Name: noise.FileName, Err: rulesErr.Error()})
 	}
-	if s := noise.Summary(hidden); s != "" && len(res.Incidents) == 0 {
+	if cfg.BranchOnly != "" && ws.Repo != nil {
+		kept, n, err := onBranch(ctx, ws, cfg.BranchOnly, out.Incidents)
+		if err != nil {
+			out.Sources = append(out.Sources, lsp.SourceStatus{Name: "branch_only " + cfg.BranchOnly, Err: err.Error()})
+		} else {
+			out.Incidents = kept
+			if n > 0 && len(kept) == 0 {
+				out.Empty = fmt.Sprintf("%d incidents hidden: none is in a file this branch changed since %s (branch_only)", n, cfg.BranchOnly)
+			}
+		}
+	}
+	if s := noise.Summary(hidden); s != "" && len(out.Incidents) == 0 && out.Empty == "" {
 		out.Empty = s
 	}
 	for _, p := range problems {
@@ -350,4 +361,24 @@ func configEnrichers(cfg config.Config) ([]analysis.Enricher, []sourceProblem) {
 		out = append(out, e...)
 	}
 	return out, problems
+}
+
+// onBranch keeps the incidents located in files the current branch changed
+// since it forked from base; it returns how many it hid.
+func onBranch(ctx context.Context, ws *analysis.Workspace, base string, incs []incident.Incident) ([]incident.Incident, int, error) {
+	files, err := ws.Repo.BranchFiles(ctx, base)
+	if err != nil {
+		return nil, 0, err
+	}
+	changed := make(map[string]bool, len(files))
+	for _, f := range files {
+		changed[f] = true
+	}
+	var kept []incident.Incident
+	for _, inc := range incs {
+		if inc.Location != nil && changed[inc.Location.File] {
+			kept = append(kept, inc)
+		}
+	}
+	return kept, len(incs) - len(kept), nil
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,5 +75,46 @@ func TestGitHubDeployments(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", "")
 	if _, deploys, _ := buildSources(t.TempDir(), cfg, nil); len(deploys) != 0 {
 		t.Errorf("no token, yet deploys were read: %+v", deploys)
+	}
+}
+
+// TestBranchOnly: with branch_only: main the editor shows only incidents in
+// files the current branch changed.
+func TestBranchOnly(t *testing.T) {
+	d, err := buildDemo(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = d.Root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("checkout", "-q", "-b", "topic")
+	f, err := os.OpenFile(filepath.Join(d.Root, "shipping/rates.go"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n// touched on the branch\n")
+	f.Close()
+	git("commit", "-q", "-am", "topic: shipping")
+
+	cfg := config.Default()
+	cfg.Sources = []config.Source{{Kind: "file", Path: d.Logs}}
+	cfg.Deploys = d.Deploys
+	all, err := newEngine(nil, 0).Analyze(context.Background(), d.Root, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BranchOnly = "main"
+	mine, err := newEngine(nil, 0).Analyze(context.Background(), d.Root, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Incidents) != 3 || len(mine.Incidents) != 1 || mine.Incidents[0].Location.File != "shipping/rates.go" {
+		t.Fatalf("all %d incidents, branch-only %+v; want the shipping/rates.go one alone", len(all.Incidents), mine.Incidents)
 	}
 }
