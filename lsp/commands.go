@@ -176,7 +176,25 @@ func (s *server) openPR(ctx context.Context, a commandArgs) (any, error) {
 	if s.opt.Fixer == nil {
 		return nil, errors.New("pull requests are not available: no fixer is configured")
 	}
+	// Pushing and opening take seconds: show it while it works.
+	token := ""
+	if s.caps.workDoneProgress {
+		token = fmt.Sprintf("faultline/openpr/%d", s.progSeq.Add(1))
+		if _, err := s.conn.Call(ctx, protocol.MethodWorkDoneProgressCreate, map[string]string{"token": token}, nil); err != nil {
+			token = ""
+		} else {
+			s.progress(ctx, token, protocol.WorkDoneProgressBegin{Kind: protocol.WorkDoneProgressKindBegin,
+				Title: "Faultline", Message: "opening a pull request for " + a.ID})
+		}
+	}
 	url, err := s.opt.Fixer.OpenPR(ctx, *e.inc)
+	if token != "" {
+		msg := url
+		if err != nil {
+			msg = "failed"
+		}
+		s.progress(ctx, token, protocol.WorkDoneProgressEnd{Kind: protocol.WorkDoneProgressKindEnd, Message: msg})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open pull request for %s: %w", a.ID, err)
 	}

@@ -77,6 +77,18 @@ func (s *server) incidentMarkdown(rootPath string, inc *incident.Incident) strin
 		if c := rc.SuspectCommit; c != nil {
 			fmt.Fprintf(&b, "Suspect commit: `%s` %s — %s\n\n", short(c.SHA), mdEscape(c.Summary), mdEscape(c.Author))
 		}
+		// Every suspect with its score and why: a suspect is a lead to
+		// check, not a verdict.
+		for i, sp := range rc.Suspects {
+			if i == 3 {
+				fmt.Fprintf(&b, "- and %d more suspects\n", len(rc.Suspects)-3)
+				break
+			}
+			fmt.Fprintf(&b, "- suspect `%s` (score %.2f): %s\n", short(sp.SHA), sp.Score, mdEscape(strings.Join(sp.Reasons, "; ")))
+		}
+		if len(rc.Suspects) > 0 {
+			b.WriteString("\n")
+		}
 		if rc.Summary != "" {
 			fmt.Fprintf(&b, "Root cause (%.0f%% confidence): %s\n\n", rc.Confidence*100, mdEscape(rc.Summary))
 		}
