@@ -167,6 +167,9 @@ type RootCause struct {
 	// Category: "code", "infrastructure", "dependency", "data".
 	Category string    `json:"category,omitempty"`
 	Suspects []Suspect `json:"suspects,omitempty"`
+	// LLMSummary is the optional model-written summary over the evidence
+	// above, when an LLM is configured; it adds to Summary, never replaces it.
+	LLMSummary string `json:"llm_summary,omitempty"`
 }
 
 // Fix is a proposed change for an incident.

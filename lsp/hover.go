@@ -92,6 +92,9 @@ func (s *server) incidentMarkdown(rootPath string, inc *incident.Incident) strin
 		if rc.Summary != "" {
 			fmt.Fprintf(&b, "Root cause (%.0f%% confidence): %s\n\n", rc.Confidence*100, mdEscape(rc.Summary))
 		}
+		if rc.LLMSummary != "" {
+			fmt.Fprintf(&b, "LLM summary of the evidence: %s\n\n", mdEscape(rc.LLMSummary))
+		}
 		for _, e := range rc.Evidence {
 			fmt.Fprintf(&b, "- %s: %s\n", e.Kind, mdEscape(e.Text))
 		}

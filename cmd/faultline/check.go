@@ -225,7 +225,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	attachLLMFixes(ctx, root, lf, res.Incidents, func(msg string) { fmt.Fprintln(stderr, "faultline:", sanitize(msg)) })
+	report := func(msg string) { fmt.Fprintln(stderr, "faultline:", sanitize(msg)) }
+	attachLLMFixes(ctx, root, lf, res.Incidents, report)
+	attachLLMSummaries(ctx, lf, res.Incidents, report)
 	for _, p := range res.Stats.Problems {
 		fmt.Fprintln(stderr, "faultline:", sanitize(p))
 	}

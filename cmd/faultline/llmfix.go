@@ -120,3 +120,31 @@ func previewPrompt(root string, cfg config.Config, inc incident.Incident) (strin
 	}
 	return p.Text(), nil
 }
+
+// maxSummaries bounds the model calls of one check run.
+const maxSummaries = 10
+
+// attachLLMSummaries asks the LLM for a short summary over each incident's
+// assembled evidence (most recent incidents first). The deterministic note
+// stays; a failed call costs one line on stderr.
+func attachLLMSummaries(ctx context.Context, f *llm.Fixer, incs []incident.Incident, report func(string)) {
+	if f == nil {
+		return
+	}
+	for i := range incs {
+		if i == maxSummaries {
+			report(fmt.Sprintf("llm summaries: only the %d most recent incidents are summarised", maxSummaries))
+			return
+		}
+		rc := incs[i].RootCause
+		if rc == nil {
+			continue
+		}
+		s, err := f.Summarize(ctx, incs[i])
+		if err != nil {
+			report(fmt.Sprintf("llm summary for %s: %v", incs[i].ID, err))
+			continue
+		}
+		rc.LLMSummary = s
+	}
+}

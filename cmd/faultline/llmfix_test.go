@@ -95,6 +95,13 @@ func TestLLMFixBehindRules(t *testing.T) {
 	if fix == nil || fix.Source != "llm:openai" || !fix.Validated || !strings.Contains(fix.Diff, "guarded by the caller") {
 		t.Fatalf("fix = %+v, want the validated LLM answer", fix)
 	}
+	// The summary over the evidence adds to the deterministic note.
+	for _, inc := range incs {
+		rc := inc.RootCause
+		if rc.LLMSummary != cannedSummary || rc.Summary == "" || rc.Summary == cannedSummary {
+			t.Errorf("root cause = summary %q, llm %q: want both, the deterministic one kept", rc.Summary, rc.LLMSummary)
+		}
+	}
 	req, _ := body.Load().(string)
 	if !strings.Contains(req, `"temperature":0`) && strings.Contains(req, `"temperature"`) {
 		t.Errorf("the request does not ask for temperature 0: %.300s", req)
@@ -128,6 +135,9 @@ func TestPreviewPrompt(t *testing.T) {
 	}
 }
 
+// cannedSummary is what the fake model answers to a summary request.
+const cannedSummary = "The stats map is written by several goroutines since the mutex was dropped."
+
 // fakeOpenAI serves the OpenAI chat completions API with one canned answer,
 // counting the calls and keeping the last request body.
 func fakeOpenAI(t *testing.T, answer string) (*httptest.Server, *atomic.Int32, *atomic.Value) {
@@ -137,7 +147,15 @@ func fakeOpenAI(t *testing.T, answer string) (*httptest.Server, *atomic.Int32, *
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		b, _ := io.ReadAll(r.Body)
-		body.Store(string(b))
+		answer := answer
+		if strings.Contains(string(b), "Summarise the likely root cause") {
+			if strings.Contains(string(b), "source-file") {
+				t.Errorf("a summary request carries source code: %.300s", b)
+			}
+			answer = cannedSummary
+		} else {
+			body.Store(string(b))
+		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{
 			"id": "chatcmpl-1", "object": "chat.completion", "created": 1732099321, "model": "test-model",

@@ -43,6 +43,9 @@ func writeText(w io.Writer, root string, res analysis.Result) error {
 		}
 		if rc := inc.RootCause; rc != nil && rc.Summary != "" {
 			fmt.Fprintf(bw, "    cause (%.0f%%): %s\n", rc.Confidence*100, sanitize(rc.Summary))
+			if rc.LLMSummary != "" {
+				fmt.Fprintf(bw, "    llm: %s\n", sanitize(rc.LLMSummary))
+			}
 		}
 		for _, f := range inc.Fixes {
 			state := "validated"
