@@ -65,6 +65,9 @@ func OpenSQLite(ctx context.Context, path string, opt Options) (Store, error) {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	if opt.MaxSQLitePages > 0 {
+		dsn += fmt.Sprintf("&_pragma=max_page_count(%d)", opt.MaxSQLitePages)
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)

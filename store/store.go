@@ -147,6 +147,10 @@ type Options struct {
 	// re-reads at most this far back, so a key it might read again is
 	// never forgotten and never counted twice.
 	KeepKeysFor time.Duration
+	// MaxSQLitePages caps an SQLite store's size (in pages of 4 KiB) so it
+	// cannot fill the disk; writes past it fail like a full disk does
+	// ("database or disk is full"). 0: no cap.
+	MaxSQLitePages int
 }
 
 func (o Options) withDefaults() Options {
