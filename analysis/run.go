@@ -52,41 +52,62 @@ type SourceResult struct {
 // against the workspace. A failing source is reported in the results and
 // does not stop the others; Run fails only when ctx is cancelled.
 func (w *Workspace) Run(ctx context.Context, sources []telemetry.Source, q telemetry.Query, deploys []incident.Deploy) (Result, []SourceResult, error) {
-	cfg := Config{Root: w.Root, Mapper: w.Mapper, Deploys: deploys, Enrichers: w.Enrichers}
-	if w.Repo != nil {
-		cfg.Repo = w.Repo
+	res, fetched, err := RunMany(ctx, []*Workspace{w}, sources, q, deploys)
+	if err != nil {
+		return Result{}, fetched, err
 	}
-	a := New(cfg)
+	return res[0], fetched, nil
+}
+
+// RunMany is Run for several workspaces that read the same sources (the
+// folders of one editor window configured alike): each source is queried
+// once and every entry feeds every workspace's analysis, so N folders cost
+// the backend one query, not N.
+func RunMany(ctx context.Context, wss []*Workspace, sources []telemetry.Source, q telemetry.Query, deploys []incident.Deploy) ([]Result, []SourceResult, error) {
+	as := make([]*Analyzer, len(wss))
+	for i, w := range wss {
+		cfg := Config{Root: w.Root, Mapper: w.Mapper, Deploys: append([]incident.Deploy(nil), deploys...), Enrichers: w.Enrichers}
+		if w.Repo != nil {
+			cfg.Repo = w.Repo
+		}
+		as[i] = New(cfg)
+	}
 	var versions telemetry.VersionWatch
 	var results []SourceResult
 	for _, s := range sources {
 		st, err := s.Fetch(ctx, q, func(e incident.Event) error {
 			versions.Add(e)
-			a.Add(e)
+			for _, a := range as {
+				a.Add(e)
+			}
 			return nil
 		})
 		if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() != nil {
-			return Result{}, results, fmt.Errorf("fetch %s: %w", s.Name(), err)
+			return nil, results, fmt.Errorf("fetch %s: %w", s.Name(), err)
 		}
 		results = append(results, SourceResult{Name: s.Name(), Stats: st, Err: err})
 	}
-	// A new version label in the logs is a deploy even when no deploy
-	// event says so.
-	a.AddDeploys(versions.Deploys())
-	res, err := a.Incidents(ctx)
-	if err != nil {
-		return res, results, err
-	}
-	for _, r := range results {
-		if r.Err != nil {
-			res.Stats.Problems = append(res.Stats.Problems, fmt.Sprintf("%s: %v", r.Name, r.Err))
+	out := make([]Result, len(as))
+	for i, a := range as {
+		// A new version label in the logs is a deploy even when no deploy
+		// event says so.
+		a.AddDeploys(versions.Deploys())
+		res, err := a.Incidents(ctx)
+		if err != nil {
+			return nil, results, err
 		}
-		if r.Stats.Malformed > 0 {
-			res.Stats.Problems = append(res.Stats.Problems, fmt.Sprintf("%s: %d malformed entries skipped", r.Name, r.Stats.Malformed))
+		for _, r := range results {
+			if r.Err != nil {
+				res.Stats.Problems = append(res.Stats.Problems, fmt.Sprintf("%s: %v", r.Name, r.Err))
+			}
+			if r.Stats.Malformed > 0 {
+				res.Stats.Problems = append(res.Stats.Problems, fmt.Sprintf("%s: %d malformed entries skipped", r.Name, r.Stats.Malformed))
+			}
 		}
+		if res.Empty == "" && len(res.Incidents) == 0 && len(sources) == 0 {
+			res.Empty = "no source configured: add --logs FILE or a sources entry in .faultline.yaml"
+		}
+		out[i] = res
 	}
-	if res.Empty == "" && len(res.Incidents) == 0 && len(sources) == 0 {
-		res.Empty = "no source configured: add --logs FILE or a sources entry in .faultline.yaml"
-	}
-	return res, results, nil
+	return out, results, nil
 }

@@ -32,9 +32,12 @@ type engine struct {
 	// enrichers add metric and trace evidence (--prometheus, --traces).
 	enrichers []analysis.Enricher
 
-	mu    sync.Mutex
-	repos map[string]*analysis.Workspace
-	cfgs  map[string]config.Config // the configuration of each root's last analysis
+	mu     sync.Mutex
+	repos  map[string]*analysis.Workspace
+	cfgs   map[string]config.Config // the configuration of each root's last analysis
+	shared map[string]shared        // results computed during another root's poll
+	// keyLocks serialise analyses that read the same sources.
+	keyLocks map[string]*sync.Mutex
 }
 
 // llmFor returns the LLM fixer a root's configuration allows, or nil.
@@ -53,31 +56,130 @@ func (e *engine) llmFor(root string) *llm.Fixer {
 }
 
 func newEngine(labels map[string]string, window time.Duration) *engine {
-	return &engine{labels: labels, window: window, repos: map[string]*analysis.Workspace{}, cfgs: map[string]config.Config{}}
+	return &engine{labels: labels, window: window, repos: map[string]*analysis.Workspace{}, cfgs: map[string]config.Config{}, shared: map[string]shared{}, keyLocks: map[string]*sync.Mutex{}}
 }
 
-// Analyze implements lsp.Engine.
+// shareWindow is how long a result computed for a folder during another
+// folder's poll is served instead of querying again: the folders of one
+// window poll within moments of each other.
+const shareWindow = 20 * time.Second
+
+// shared is a result computed for a root during another root's poll.
+type shared struct {
+	res lsp.Result
+	key string
+	at  time.Time
+}
+
+// Analyze implements lsp.Engine. Folders whose configuration reads the same
+// sources are analysed together from one query per source: the first
+// folder to poll computes the others' results too, and they are served from
+// there for shareWindow.
 func (e *engine) Analyze(ctx context.Context, root string, cfg config.Config) (lsp.Result, error) {
-	ws, err := e.workspace(root, cfg)
-	if err != nil {
-		return lsp.Result{}, err
-	}
+	key := e.sourcesKey(root, cfg)
+	// Folders reading the same sources poll one at a time, so the second
+	// finds the result the first computed for it instead of querying too.
+	unlock := e.lockKey(key)
+	defer unlock()
 	e.mu.Lock()
 	e.cfgs[root] = cfg
+	if c, ok := e.shared[root]; ok && c.key == key && time.Since(c.at) < shareWindow {
+		delete(e.shared, root)
+		e.mu.Unlock()
+		return c.res, nil
+	}
+	peers := map[string]config.Config{}
+	for r, c := range e.cfgs {
+		if r != root && key != "" {
+			peers[r] = c
+		}
+	}
 	e.mu.Unlock()
+	for r, c := range peers {
+		if e.sourcesKey(r, c) != key {
+			delete(peers, r)
+		}
+	}
+	roots := []string{root}
+	cfgs := []config.Config{cfg}
+	for r, c := range peers {
+		roots, cfgs = append(roots, r), append(cfgs, c)
+	}
+	wss := make([]*analysis.Workspace, len(roots))
+	for i, r := range roots {
+		ws, err := e.workspace(r, cfgs[i])
+		if err != nil {
+			if i == 0 {
+				return lsp.Result{}, err
+			}
+			roots, cfgs, wss = roots[:i], cfgs[:i], wss[:i] // analyse the peer on its own poll
+			break
+		}
+		extra, _ := configEnrichers(cfgs[i])
+		ws.Enrichers = append(append([]analysis.Enricher(nil), e.enrichers...), extra...)
+		wss[i] = ws
+	}
 	srcs, deploys, problems := buildSources(root, cfg, e.labels)
-	extra, eproblems := configEnrichers(cfg)
+	_, eproblems := configEnrichers(cfg)
 	problems = append(problems, eproblems...)
-	ws.Enrichers = append(append([]analysis.Enricher(nil), e.enrichers...), extra...)
 	q := telemetry.Query{}
 	if e.window > 0 {
 		now := time.Now()
 		q = telemetry.Query{Start: now.Add(-e.window), End: now}
 	}
-	res, fetched, err := ws.Run(ctx, srcs, q, deploys)
+	results, fetched, err := analysis.RunMany(ctx, wss, srcs, q, deploys)
 	if err != nil {
 		return lsp.Result{}, err
 	}
+	now := time.Now()
+	for i := 1; i < len(roots); i++ {
+		r := e.finish(ctx, roots[i], cfgs[i], wss[i], results[i], srcs, fetched, problems)
+		e.mu.Lock()
+		e.shared[roots[i]] = shared{res: r, key: key, at: now}
+		e.mu.Unlock()
+	}
+	return e.finish(ctx, root, cfg, wss[0], results[0], srcs, fetched, problems), nil
+}
+
+// lockKey serialises the analyses of one sources key.
+func (e *engine) lockKey(key string) func() {
+	e.mu.Lock()
+	m := e.keyLocks[key]
+	if m == nil {
+		m = &sync.Mutex{}
+		e.keyLocks[key] = m
+	}
+	e.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+// sourcesKey names what a root's configuration reads: its sources (paths
+// resolved against the root) and deploy events. Roots with equal keys can
+// share one query per source; "" means nothing to share.
+func (e *engine) sourcesKey(root string, cfg config.Config) string {
+	srcs, _, _ := buildSources(root, config.Config{Sources: cfg.Sources}, e.labels)
+	if len(srcs) == 0 {
+		return ""
+	}
+	var names []string
+	for _, s := range srcs {
+		names = append(names, s.Name())
+	}
+	for _, s := range cfg.Sources {
+		names = append(names, s.Selector)
+	}
+	deploys := ""
+	if cfg.Deploys != "" {
+		deploys = resolve(root, cfg.Deploys)
+	}
+	return strings.Join(names, "\x00") + "\x00deploys=" + deploys + "\x00gh=" + cfg.GitHub.Repo
+}
+
+// finish turns one root's analysis into the server's result: incidents from
+// a correlator, the noise rules, branch_only, and the status of each source.
+func (e *engine) finish(ctx context.Context, root string, cfg config.Config, ws *analysis.Workspace, res analysis.Result,
+	srcs []telemetry.Source, fetched []analysis.SourceResult, problems []sourceProblem) lsp.Result {
 	// A correlator delivers ready incidents, not log entries: N editors cost
 	// the backends nothing and the correlator one cached read each.
 	for _, src := range srcs {
@@ -128,7 +230,7 @@ func (e *engine) Analyze(ctx context.Context, root string, cfg config.Config) (l
 		}
 		out.Sources = append(out.Sources, st)
 	}
-	return out, nil
+	return out
 }
 
 func (e *engine) workspace(root string, cfg config.Config) (*analysis.Workspace, error) {

@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faultline-dev/faultline/config"
+	"github.com/faultline-dev/faultline/lsp"
+	"github.com/faultline-dev/faultline/telemetry/lokitest"
 )
 
 // TestConfigEnrichers: prometheus and traces entries of .faultline.yaml
@@ -116,5 +119,57 @@ func TestBranchOnly(t *testing.T) {
 	}
 	if len(all.Incidents) != 3 || len(mine.Incidents) != 1 || mine.Incidents[0].Location.File != "shipping/rates.go" {
 		t.Fatalf("all %d incidents, branch-only %+v; want the shipping/rates.go one alone", len(all.Incidents), mine.Incidents)
+	}
+}
+
+// TestFoldersShareOneQuery: two workspace folders reading the same Loki
+// cost one query per poll, not one per folder, and each gets its own
+// incidents.
+func TestFoldersShareOneQuery(t *testing.T) {
+	a, err := buildDemo(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := buildDemo(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := lokitest.New()
+	defer srv.Close()
+	start, end := pushFile(t, srv.URL, a.Logs)
+	e := newEngine(nil, 0)
+	cfg := config.Default()
+	cfg.Sources = []config.Source{{Kind: "loki", URL: srv.URL, Selector: `{service="checkout"}`}}
+	cfg.Deploys = a.Deploys
+	e.window = time.Since(start) + time.Hour // the pushed entries are in the past
+	_ = end
+
+	queries := func() int {
+		n := 0
+		for _, r := range srv.Requests() {
+			if strings.HasSuffix(r.Path, "/query_range") {
+				n++
+			}
+		}
+		return n
+	}
+	poll := func(root string) lsp.Result {
+		res, err := e.Analyze(context.Background(), root, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// The first poll of each folder: the engine learns both.
+	poll(a.Root)
+	poll(b.Root)
+	before := queries()
+	ra := poll(a.Root)
+	rb := poll(b.Root)
+	if got := queries() - before; got != 1 {
+		t.Errorf("one poll of two folders made %d queries, want 1", got)
+	}
+	if len(ra.Incidents) != 3 || len(rb.Incidents) != 3 {
+		t.Errorf("incidents: %d in a, %d in b; want 3 each", len(ra.Incidents), len(rb.Incidents))
 	}
 }
