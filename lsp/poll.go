@@ -64,6 +64,13 @@ func (s *server) addRoot(uri string) *root {
 	cfg := s.loadConfig(path, nil)
 	r.cfg.Store(&cfg)
 	s.roots[path] = r
+	// Tell an engine that shares queries between folders about every
+	// folder before the first poll, so even that poll queries once.
+	if reg, ok := s.opt.Engine.(interface {
+		Register(root string, cfg config.Config)
+	}); ok {
+		reg.Register(path, cfg)
+	}
 	return r
 }
 

@@ -141,6 +141,17 @@ func (e *engine) Analyze(ctx context.Context, root string, cfg config.Config) (l
 	return e.finish(ctx, root, cfg, wss[0], results[0], srcs, fetched, problems), nil
 }
 
+// Register records a workspace folder before its first poll (the language
+// server calls it for every folder at initialize), so that the first poll
+// of one folder already analyses the folders that read the same sources.
+func (e *engine) Register(root string, cfg config.Config) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.cfgs[root]; !ok {
+		e.cfgs[root] = cfg
+	}
+}
+
 // lockKey serialises the analyses of one sources key.
 func (e *engine) lockKey(key string) func() {
 	e.mu.Lock()
