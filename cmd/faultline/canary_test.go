@@ -19,7 +19,6 @@ import (
 	"github.com/faultline-dev/faultline/store"
 )
 
-
 // TestCanaryNeverLeaks: a token that leaked into production log lines
 // (here as a password in a DSN inside a panic message) must appear nowhere
 // Faultline writes: check's JSON and text output, the incident store, the
