@@ -135,11 +135,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sf.register(fs)
 	prom := fs.String("prometheus", "", "Prometheus base URL: latency and 5xx anomalies around each incident as evidence")
 	traces := fs.String("traces", "", "trace store tempo:URL or jaeger:URL: the failing span and service boundary as evidence")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *format != "text" && *format != "json" {
 		return fmt.Errorf("--format %q: want text or json", *format)

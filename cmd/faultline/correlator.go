@@ -66,11 +66,8 @@ func runCorrelator(ctx context.Context, args []string, stdout, stderr io.Writer)
 	backfill := fs.Duration("backfill", 0, "how far back the first poll reads (default 24h)")
 	settle := fs.String("settle", "", "leave entries younger than this for the next poll (default 10s; 0 for none)")
 	selector := fs.String("selector", "", "LogQL stream selector for loki sources")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	var file correlatorFile
 	if *cfgPath != "" {

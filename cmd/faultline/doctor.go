@@ -55,11 +55,8 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	traces := fs.String("traces", "", "trace store to check: tempo:URL or jaeger:URL")
 	var sf sourceFlags
 	sf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	d := &doctor{}
 	if root, cfg, ws, ok := d.workspace(ctx, *repo); ok {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,11 +23,8 @@ func runMappings(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	repo := fs.String("repo", ".", "the repository (workspace root)")
 	var sf sourceFlags
 	sf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	root, err := workspaceRoot(*repo)
 	if err != nil {

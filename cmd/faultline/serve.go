@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,11 +25,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	sf.register(fs)
 	prom := fs.String("prometheus", "", "Prometheus base URL: latency and 5xx anomalies around each incident as evidence")
 	traces := fs.String("traces", "", "trace store tempo:URL or jaeger:URL: the failing span and service boundary as evidence")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	var extra []config.Source
 	for _, p := range sf.logs {
