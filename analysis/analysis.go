@@ -104,6 +104,30 @@ func (a *Analyzer) Add(e incident.Event) {
 	a.reasm.Add(e)
 }
 
+// Candidate and Skip make an Analyzer a telemetry.Gate, so a source can
+// skip building the entries that cannot be part of a crash; the result is
+// the same as with every entry fed to Add.
+func (a *Analyzer) Candidate(line string) bool { return a.reasm.Candidate(line) }
+
+// Skip takes note of an entry that Candidate refused, unless its stream is
+// in the middle of a trace: then it returns false and the entry must be
+// fed to Add.
+func (a *Analyzer) Skip(labels map[string]string, t time.Time) bool {
+	if !a.reasm.Idle(labels) {
+		return false
+	}
+	a.skipped(t)
+	return true
+}
+
+func (a *Analyzer) skipped(t time.Time) {
+	a.events++
+	if t.After(a.newest) {
+		a.newest = t
+	}
+	a.reasm.Skipped()
+}
+
 func (a *Analyzer) occurrence(o reassemble.Occurrence) {
 	service := o.Labels[incident.LabelService]
 	env := o.Labels[incident.LabelEnv]

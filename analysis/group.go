@@ -43,7 +43,7 @@ func Fingerprint(tr incident.Trace) string {
 			continue
 		}
 		h.Write([]byte{0})
-		h.Write([]byte(closureRe.ReplaceAllString(f.Function, "")))
+		h.Write([]byte(stableFunction(f.Function)))
 		if n++; n == fingerprintFrames {
 			break
 		}
@@ -54,10 +54,20 @@ func Fingerprint(tr incident.Trace) string {
 				break
 			}
 			h.Write([]byte{0})
-			h.Write([]byte(closureRe.ReplaceAllString(f.Function, "")))
+			h.Write([]byte(stableFunction(f.Function)))
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// stableFunction drops from a function name what changes between builds
+// (closure and lambda numbers, addresses, array indexes). Most names hold
+// none of it, and the check spares them the regexp.
+func stableFunction(fn string) string {
+	if !strings.ContainsAny(fn, "$[") && !strings.Contains(fn, ".func") && !strings.Contains(fn, "0x") {
+		return fn
+	}
+	return closureRe.ReplaceAllString(fn, "")
 }
 
 // IncidentID scopes a fingerprint to a service and environment: the id an

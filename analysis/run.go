@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/faultline-dev/faultline/analysis/gitrepo"
 	"github.com/faultline-dev/faultline/analysis/pathmap"
@@ -74,6 +75,9 @@ func RunMany(ctx context.Context, wss []*Workspace, sources []telemetry.Source, 
 	}
 	var versions telemetry.VersionWatch
 	var results []SourceResult
+	if q.Gate == nil {
+		q.Gate = runGate{as: as, versions: &versions}
+	}
 	for _, s := range sources {
 		st, err := s.Fetch(ctx, q, func(e incident.Event) error {
 			versions.Add(e)
@@ -110,4 +114,34 @@ func RunMany(ctx context.Context, wss []*Workspace, sources []telemetry.Source, 
 		out[i] = res
 	}
 	return out, results, nil
+}
+
+// runGate lets a source skip the entries no Analyzer of a run needs; the
+// ones it skips still count, and still tell the VersionWatch which version
+// was running when.
+type runGate struct {
+	as       []*Analyzer
+	versions *telemetry.VersionWatch
+}
+
+func (g runGate) Candidate(line string) bool {
+	for _, a := range g.as {
+		if a.Candidate(line) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g runGate) Skip(labels map[string]string, t time.Time) bool {
+	for _, a := range g.as {
+		if !a.reasm.Idle(labels) {
+			return false
+		}
+	}
+	g.versions.AddAt(labels, t)
+	for _, a := range g.as {
+		a.skipped(t)
+	}
+	return true
 }

@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	panicparse "github.com/maruel/panicparse/v2/stack"
 
+	"github.com/faultline-dev/faultline/analysis"
 	"github.com/faultline-dev/faultline/telemetry"
 )
 
@@ -79,5 +83,50 @@ func TestRenderEscapesCells(t *testing.T) {
 	}
 	if want := `| a\|b | 1 MB/s | — | 2x | >= 3x | **no** |`; got[2] != want {
 		t.Errorf("row = %q, want %q", got[2], want)
+	}
+}
+
+// everything is a Gate that needs every entry: a run with it is a run in
+// which every entry reaches the analyzer.
+type everything struct{}
+
+func (everything) Candidate(string) bool                  { return true }
+func (everything) Skip(map[string]string, time.Time) bool { return false }
+
+// TestGateChangesNothing: the entries the run's gate lets the file source
+// skip (not a crash line, stream idle) change nothing in the result. The
+// mixed log interleaves crashes of 200 streams with their noise, so many
+// streams are open at once and noise lands inside open traces.
+func TestGateChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ws, err := benchWorkspace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "mixed.jsonl")
+	if _, err := writeMixedLog(p, 4<<20, 9); err != nil {
+		t.Fatal(err)
+	}
+	run := func(q telemetry.Query) ([]byte, analysis.Stats, int) {
+		res, srcs, err := ws.Run(context.Background(), []telemetry.Source{telemetry.NewFileSource(p, nil)}, q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := json.Marshal(res.Incidents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, res.Stats, srcs[0].Stats.Entries
+	}
+	gated, gatedSt, gatedN := run(telemetry.Query{})
+	full, fullSt, fullN := run(telemetry.Query{Gate: everything{}})
+	if gatedSt.Reassembly.Traces < 100 {
+		t.Fatalf("only %d traces: the log does not exercise reassembly", gatedSt.Reassembly.Traces)
+	}
+	if string(gated) != string(full) {
+		t.Errorf("incidents differ with the gate:\n%s\nwithout:\n%s", gated, full)
+	}
+	if !reflect.DeepEqual(gatedSt, fullSt) || gatedN != fullN {
+		t.Errorf("stats differ with the gate: %+v (%d entries), without: %+v (%d entries)", gatedSt, gatedN, fullSt, fullN)
 	}
 }

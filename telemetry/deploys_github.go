@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -118,23 +119,62 @@ var fullSHA = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 // running when the window opened. A version that comes back (a rollback
 // to a version seen earlier in the window) is not reported again.
 type VersionWatch struct {
-	first map[versionKey]time.Time
+	first map[versionKey]*time.Time
+	// memo maps a label set (by the identity of its shared map, which the
+	// memo holds so the address is not reused) to its slot in first:
+	// reading three labels and hashing them for every entry was a tenth of
+	// reading a large file.
+	memo map[uintptr]versionMemo
 }
 
 type versionKey struct{ service, env, version string }
 
+type versionMemo struct {
+	labels map[string]string
+	slot   *time.Time // nil: the labels carry no service or version
+}
+
+// maxVersionMemo bounds the memo; more label sets just cost a lookup.
+const maxVersionMemo = 4096
+
 // Add records one event; events without a service or version are ignored.
-func (w *VersionWatch) Add(e incident.Event) {
-	k := versionKey{e.Labels[incident.LabelService], e.Labels[incident.LabelEnv], e.Labels[incident.LabelVersion]}
-	if k.service == "" || k.version == "" || e.Time.IsZero() {
+func (w *VersionWatch) Add(e incident.Event) { w.AddAt(e.Labels, e.Time) }
+
+// AddAt records an entry of the stream with labels at t.
+func (w *VersionWatch) AddAt(labels map[string]string, t time.Time) {
+	if t.IsZero() {
 		return
 	}
+	p := reflect.ValueOf(labels).Pointer()
+	m, ok := w.memo[p]
+	if !ok || p == 0 {
+		m = versionMemo{labels: labels, slot: w.slot(labels)}
+		if w.memo == nil || len(w.memo) >= maxVersionMemo {
+			w.memo = map[uintptr]versionMemo{}
+		}
+		if p != 0 {
+			w.memo[p] = m
+		}
+	}
+	if m.slot != nil && (m.slot.IsZero() || t.Before(*m.slot)) {
+		*m.slot = t
+	}
+}
+
+func (w *VersionWatch) slot(labels map[string]string) *time.Time {
+	k := versionKey{labels[incident.LabelService], labels[incident.LabelEnv], labels[incident.LabelVersion]}
+	if k.service == "" || k.version == "" {
+		return nil
+	}
 	if w.first == nil {
-		w.first = map[versionKey]time.Time{}
+		w.first = map[versionKey]*time.Time{}
 	}
-	if t, ok := w.first[k]; !ok || e.Time.Before(t) {
-		w.first[k] = e.Time
+	s := w.first[k]
+	if s == nil {
+		s = new(time.Time)
+		w.first[k] = s
 	}
+	return s
 }
 
 // Deploys returns the derived deploys, oldest first.
@@ -145,8 +185,11 @@ func (w *VersionWatch) Deploys() []incident.Deploy {
 	}
 	byStream := map[[2]string][]seen{}
 	for k, t := range w.first {
+		if t.IsZero() {
+			continue
+		}
 		s := [2]string{k.service, k.env}
-		byStream[s] = append(byStream[s], seen{k.version, t})
+		byStream[s] = append(byStream[s], seen{k.version, *t})
 	}
 	var out []incident.Deploy
 	for s, vs := range byStream {

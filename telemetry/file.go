@@ -69,13 +69,14 @@ func (f *fileSource) Fetch(ctx context.Context, q Query, fn func(incident.Event)
 		err = r.readQueryRange(cr)
 		st.Bytes = cr.n
 	case "jsonl":
-		var src lineSource = newLineReader(br)
 		if backward, lines := jsonlBackward(file, info.Size()); !compressed && backward {
 			st.Format = "jsonl (newest first, read backwards)"
-			src = newReverseLineReader(file, info.Size(), lines)
+			src := newReverseLineReader(file, info.Size(), lines)
+			err = r.readJSONL(src)
+			st.Bytes = src.consumed()
+			break
 		}
-		err = r.readJSONL(src)
-		st.Bytes = src.consumed()
+		st.Bytes, err = r.readJSONLParallel(br)
 	default:
 		lr := newLineReader(br)
 		err = r.readText(lr, f.defaults, info.ModTime())

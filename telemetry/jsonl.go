@@ -58,8 +58,11 @@ func (r *reader) readJSONL(lr lineSource) error {
 }
 
 func parseJSONLine(raw []byte, cache map[string]map[string]string) (incident.Event, string) {
-	labelsRaw, line, tsRaw, ok := fastJSONLine(raw)
-	if !ok {
+	var line string
+	labelsRaw, _, lineTok, tsRaw, ok := fastJSONLine(raw, cache)
+	if ok {
+		line, _, _ = decodeString(lineTok, 0)
+	} else {
 		var e jsonlEntry
 		if err := json.Unmarshal(raw, &e); err != nil {
 			if isBinary(raw) {
@@ -79,35 +82,116 @@ func parseJSONLine(raw []byte, cache map[string]map[string]string) (incident.Eve
 	if !ok {
 		return incident.Event{}, fmt.Sprintf("bad timestamp %.40s", tsRaw)
 	}
-	labels, ok := cache[string(labelsRaw)]
+	labels, ok := cachedLabels(cache, labelsRaw)
 	if !ok {
-		var l map[string]string
-		if len(labelsRaw) > 0 && string(labelsRaw) != "null" {
-			if err := json.Unmarshal(labelsRaw, &l); err != nil {
-				return incident.Event{}, "labels are not an object of strings"
-			}
-		}
-		labels = NormalizeLabels(l)
-		if len(cache) >= maxLabelCache {
-			clear(cache)
-		}
-		cache[string(labelsRaw)] = labels
+		return incident.Event{}, "labels are not an object of strings"
 	}
 	line, _ = truncateString(line)
 	return incident.Event{Time: ts, Labels: labels, Line: line}, ""
 }
 
+// cachedLabels returns the normalised labels of a raw label object, shared
+// by every entry with the same bytes.
+func cachedLabels(cache map[string]map[string]string, raw []byte) (map[string]string, bool) {
+	if labels, ok := cache[string(raw)]; ok {
+		return labels, true
+	}
+	var l map[string]string
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return nil, false
+		}
+	}
+	labels := NormalizeLabels(l)
+	if len(cache) >= maxLabelCache {
+		clear(cache)
+	}
+	cache[string(raw)] = labels
+	return labels, true
+}
+
 // parseTimestamp accepts an RFC3339 string (logcli's form), a unix
 // nanosecond string (Loki's API form) or a bare nanosecond number.
 func parseTimestamp(raw json.RawMessage) (time.Time, bool) {
-	s := string(raw)
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		b := raw[1 : len(raw)-1]
+		if t, ok := rfc3339(b); ok {
+			return t, true
+		}
+		s := string(b)
 		if t, ok := unixNano(s); ok {
 			return t, true
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		return t.UTC(), err == nil
 	}
-	return unixNano(s)
+	return unixNano(string(raw))
+}
+
+// rfc3339 reads the one layout logcli writes, 2006-01-02T15:04:05.999999999
+// followed by Z or an offset, when every field is plainly in range; for
+// anything else it returns false and time.Parse decides. It is as exact as
+// time.Parse, only without its generality: every entry's time is read.
+func rfc3339(b []byte) (time.Time, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(s []byte) (int, bool) {
+		n := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 28 && day > daysIn(month, year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	i, nsec := 19, 0
+	if b[i] == '.' {
+		j := i + 1
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		digits := j - i - 1
+		if digits < 1 || digits > 9 {
+			return time.Time{}, false
+		}
+		nsec, _ = num(b[i+1 : j])
+		for range 9 - digits {
+			nsec *= 10
+		}
+		i = j
+	}
+	var offset int
+	switch rest := b[i:]; {
+	case len(rest) == 1 && rest[0] == 'Z':
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		oh, ok1 := num(rest[1:3])
+		om, ok2 := num(rest[4:6])
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return time.Time{}, false
+		}
+		offset = (oh*60 + om) * 60
+		if rest[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return t.Add(-time.Duration(offset) * time.Second), true
+}
+
+func daysIn(month, year int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }

@@ -1,29 +1,36 @@
 package telemetry
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// fastJSONLine decodes the shape logcli writes, one object holding
-// "labels" (a flat object of strings), "line" (a string) and "timestamp" (a
-// string or a bare number), without reflection or allocations beyond the
-// line itself. It is the hot path of reading a log file: encoding/json
-// spent most of a whole analysis here. Anything else (another key, nested
-// values, a key with escapes, trailing bytes) returns ok=false, and the
-// caller decodes with encoding/json, which also words the error.
-func fastJSONLine(b []byte) (labels []byte, line string, ts []byte, ok bool) {
+// fastJSONLine reads the shape logcli writes, one object holding "labels" (a
+// flat object of strings), "line" (a string) and "timestamp" (a string or a
+// bare number), without reflection or allocations. It returns the raw
+// tokens, checked as encoding/json would check them; lineTok is the quoted
+// string, decoded by decodeString only when the entry is needed. It is the
+// hot path of reading a log file: encoding/json spent most of a whole
+// analysis here. Anything else (another key, nested values, a key with
+// escapes, trailing bytes) returns ok=false, and the caller decodes with
+// encoding/json, which also words the error. known, when not nil, holds
+// the label objects already seen; knownLabels is the entry's when found
+// there.
+func fastJSONLine(b []byte, known map[string]map[string]string) (labels []byte, knownLabels map[string]string, lineTok []byte, ts []byte, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, "", nil, false
+		return nil, nil, nil, nil, false
 	}
 	i++
 	var haveLine, haveTS bool
 	for first := true; ; first = false {
 		i = skipSpace(b, i)
 		if i >= len(b) {
-			return nil, "", nil, false
+			return nil, nil, nil, nil, false
 		}
 		if b[i] == '}' && first {
 			i++
@@ -35,46 +42,54 @@ func fastJSONLine(b []byte) (labels []byte, line string, ts []byte, ok bool) {
 				break
 			}
 			if b[i] != ',' {
-				return nil, "", nil, false
+				return nil, nil, nil, nil, false
 			}
 			i = skipSpace(b, i+1)
 		}
 		key, next, ok := plainString(b, i)
 		if !ok {
-			return nil, "", nil, false
+			return nil, nil, nil, nil, false
 		}
 		i = skipSpace(b, next)
 		if i >= len(b) || b[i] != ':' {
-			return nil, "", nil, false
+			return nil, nil, nil, nil, false
 		}
 		i = skipSpace(b, i+1)
 		switch string(key) {
 		case "labels":
+			// A label object already read is not checked again: the
+			// bytes up to its first '}' are exactly a known, valid object.
+			if j := bytes.IndexByte(b[i:], '}'); j >= 0 && known != nil {
+				if m, ok := known[string(b[i:i+j+1])]; ok {
+					labels, knownLabels, i = b[i:i+j+1], m, i+j+1
+					continue
+				}
+			}
 			end, ok := flatObject(b, i)
 			if !ok {
-				return nil, "", nil, false
+				return nil, nil, nil, nil, false
 			}
 			labels, i = b[i:end], end
 		case "line":
-			s, end, ok := decodeString(b, i)
+			end, ok := checkString(b, i)
 			if !ok {
-				return nil, "", nil, false
+				return nil, nil, nil, nil, false
 			}
-			line, i, haveLine = s, end, true
+			lineTok, i, haveLine = b[i:end], end, true
 		case "timestamp":
 			end, ok := scalar(b, i)
 			if !ok {
-				return nil, "", nil, false
+				return nil, nil, nil, nil, false
 			}
 			ts, i, haveTS = b[i:end], end, true
 		default:
-			return nil, "", nil, false
+			return nil, nil, nil, nil, false
 		}
 	}
 	if skipSpace(b, i) != len(b) || !haveLine || !haveTS {
-		return nil, "", nil, false
+		return nil, nil, nil, nil, false
 	}
-	return labels, line, ts, true
+	return labels, knownLabels, lineTok, ts, true
 }
 
 func skipSpace(b []byte, i int) int {
@@ -160,38 +175,80 @@ func flatObject(b []byte, i int) (int, bool) {
 // as encoding/json would (no raw control characters, valid escapes),
 // without building the string.
 func checkString(b []byte, i int) (int, bool) {
+	end, _, ok := scanString(b, i)
+	return end, ok
+}
+
+// SWAR constants: one byte repeated over a word, and each byte's top bit.
+const (
+	lsbs = 0x0101010101010101
+	msbs = 0x8080808080808080
+)
+
+// specialBytes flags, in each byte's top bit, the bytes of x that end a
+// plain run inside a JSON string: '"', '\', control characters and
+// non-ASCII. The lowest flag is exact (borrows only run upwards), which is
+// all scanString uses.
+func specialBytes(x uint64) uint64 {
+	q := x ^ (lsbs * '"')
+	bs := x ^ (lsbs * '\\')
+	return (((q - lsbs) &^ q) | ((bs - lsbs) &^ bs) | ((x - lsbs*0x20) &^ x) | x) & msbs
+}
+
+// scanString is checkString that also reports whether the string is plain:
+// no escapes and only ASCII, so its raw bytes are its decoded value. It
+// tests eight bytes at a time, since most of a log line is plain text.
+func scanString(b []byte, i int) (end int, plain bool, ok bool) {
 	if i >= len(b) || b[i] != '"' {
-		return 0, false
+		return 0, false, false
 	}
-	for j := i + 1; j < len(b); j++ {
+	plain = true
+	j := i + 1
+	for {
+		for j+8 <= len(b) {
+			if m := specialBytes(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		if j >= len(b) {
+			return 0, false, false
+		}
 		switch c := b[j]; {
 		case c == '"':
-			return j + 1, true
+			return j + 1, plain, true
 		case c < 0x20:
-			return 0, false
+			return 0, false, false
+		case c >= utf8.RuneSelf:
+			plain = false
+			j++
 		case c == '\\':
+			plain = false
 			if j+1 >= len(b) {
-				return 0, false
+				return 0, false, false
 			}
 			j++
 			switch b[j] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
 				if j+4 >= len(b) {
-					return 0, false
+					return 0, false, false
 				}
 				for _, h := range b[j+1 : j+5] {
 					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return 0, false
+						return 0, false, false
 					}
 				}
 				j += 4
 			default:
-				return 0, false
+				return 0, false, false
 			}
+			j++
+		default:
+			j++
 		}
 	}
-	return 0, false
 }
 
 // scalar returns the index after a string or a number.
@@ -261,54 +318,83 @@ func decodeString(b []byte, i int) (string, int, bool) {
 	if j < len(b) && b[j] == '"' { // plain ASCII: the common case
 		return string(b[i+1 : j]), j + 1, true
 	}
-	out := make([]byte, 0, len(b)-i)
-	out = append(out, b[i+1:j]...)
+	out, end, ok := appendDecoded(make([]byte, 0, len(b)-i), b, i)
+	if !ok {
+		return "", 0, false
+	}
+	return string(out), end, true
+}
+
+// appendDecoded appends the decoded JSON string starting at b[i] == '"' to
+// dst, as decodeString, and returns the index after it.
+func appendDecoded(dst []byte, b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return dst, 0, false
+	}
+	j := i + 1
 	for j < len(b) {
+		// Copy the plain run up to the next quote, escape, control or
+		// non-ASCII byte in one append.
+		k := j
+		for k+8 <= len(b) {
+			if m := specialBytes(binary.LittleEndian.Uint64(b[k:])); m != 0 {
+				k += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			k += 8
+		}
+		if k > j {
+			dst = append(dst, b[j:k]...)
+			j = k
+			if j >= len(b) {
+				break
+			}
+		}
 		c := b[j]
 		switch {
 		case c == '"':
-			return string(out), j + 1, true
+			return dst, j + 1, true
 		case c < 0x20:
-			return "", 0, false
+			return dst, 0, false
 		case c == '\\':
 			if j+1 >= len(b) {
-				return "", 0, false
+				return dst, 0, false
 			}
 			j++
 			switch b[j] {
 			case '"', '\\', '/':
-				out = append(out, b[j])
+				dst = append(dst, b[j])
 			case 'b':
-				out = append(out, '\b')
+				dst = append(dst, '\b')
 			case 'f':
-				out = append(out, '\f')
+				dst = append(dst, '\f')
 			case 'n':
-				out = append(out, '\n')
+				dst = append(dst, '\n')
 			case 'r':
-				out = append(out, '\r')
+				dst = append(dst, '\r')
 			case 't':
-				out = append(out, '\t')
+				dst = append(dst, '\t')
 			case 'u':
 				r, n, ok := unicodeEscape(b, j)
 				if !ok {
-					return "", 0, false
+					return dst, 0, false
 				}
-				out = utf8.AppendRune(out, r)
+				dst = utf8.AppendRune(dst, r)
 				j = n - 1
 			default:
-				return "", 0, false
+				return dst, 0, false
 			}
 			j++
 		case c < utf8.RuneSelf:
-			out = append(out, c)
+			dst = append(dst, c)
 			j++
 		default:
 			r, size := utf8.DecodeRune(b[j:])
-			out = utf8.AppendRune(out, r) // RuneError for invalid bytes, as encoding/json
+			dst = utf8.AppendRune(dst, r) // RuneError for invalid bytes, as encoding/json
 			j += size
 		}
 	}
-	return "", 0, false
+	return dst, 0, false
 }
 
 // unicodeEscape reads \uXXXX (b[j] == 'u'), combining a surrogate pair.

@@ -3,14 +3,19 @@ package telemetry
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // fastMatchesStdlib checks the fast decoder against encoding/json: when the
 // fast path accepts a line, it must read exactly what encoding/json reads.
 func fastMatchesStdlib(t *testing.T, in string) {
-	labels, line, ts, ok := fastJSONLine([]byte(in))
+	labels, _, lineTok, ts, ok := fastJSONLine([]byte(in), nil)
 	if !ok {
 		return
+	}
+	line, _, ok := decodeString(lineTok, 0)
+	if !ok {
+		t.Fatalf("line token %q of %q passed the check but does not decode", lineTok, in)
 	}
 	var e jsonlEntry
 	if err := json.Unmarshal([]byte(in), &e); err != nil {
@@ -49,7 +54,7 @@ var fastCases = []struct {
 
 func TestFastJSONLine(t *testing.T) {
 	for _, c := range fastCases {
-		_, _, _, ok := fastJSONLine([]byte(c.in))
+		_, _, _, _, ok := fastJSONLine([]byte(c.in), nil)
 		if ok != c.ok {
 			t.Errorf("fastJSONLine(%q) ok = %v, want %v", c.in, ok, c.ok)
 		}
@@ -62,4 +67,56 @@ func FuzzFastJSONLine(f *testing.F) {
 		f.Add(c.in)
 	}
 	f.Fuzz(fastMatchesStdlib)
+}
+
+// rfc3339MatchesTimeParse checks the fast timestamp reader against
+// time.Parse: when it accepts, it must give the same instant.
+func rfc3339MatchesTimeParse(t *testing.T, s string) {
+	got, ok := rfc3339([]byte(s))
+	if !ok {
+		return
+	}
+	want, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("rfc3339(%q) accepted what time.Parse refuses: %v", s, err)
+	}
+	if !got.Equal(want) || got.Location() != time.UTC {
+		t.Fatalf("rfc3339(%q) = %v, time.Parse = %v", s, got, want)
+	}
+}
+
+var rfc3339Cases = []struct {
+	in string
+	ok bool
+}{
+	{"2026-11-20T10:42:01.123456789Z", true},
+	{"2026-11-20T10:42:01Z", true},
+	{"2026-11-20T10:42:01.5+02:00", true},
+	{"2026-11-20T10:42:01.000000001-07:30", true},
+	{"2024-02-29T23:59:59Z", true},
+	{"2026-02-29T10:00:00Z", false},  // not a leap year
+	{"2026-11-20T24:00:00Z", false},  // hour out of range
+	{"2026-11-20T10:42:60Z", false},  // leap second: time.Parse decides
+	{"2026-11-20T10:42:01.Z", false}, // empty fraction
+	{"2026-11-20T10:42:01.1234567890Z", false},
+	{"2026-11-20 10:42:01Z", false},
+	{"2026-11-20T10:42:01", false},
+	{"2026-11-20T10:42:01+0200", false},
+	{"1732099321000000000", false},
+}
+
+func TestRFC3339(t *testing.T) {
+	for _, c := range rfc3339Cases {
+		if _, ok := rfc3339([]byte(c.in)); ok != c.ok {
+			t.Errorf("rfc3339(%q) ok = %v, want %v", c.in, ok, c.ok)
+		}
+		rfc3339MatchesTimeParse(t, c.in)
+	}
+}
+
+func FuzzRFC3339(f *testing.F) {
+	for _, c := range rfc3339Cases {
+		f.Add(c.in)
+	}
+	f.Fuzz(rfc3339MatchesTimeParse)
 }

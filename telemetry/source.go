@@ -42,6 +42,29 @@ type Query struct {
 	// Selector is a LogQL stream selector such as {service="checkout"}.
 	// Optional; the file source ignores it.
 	Selector string
+	// Gate, when set, lets a source skip building the entries the consumer
+	// will not use. Optional; sources may ignore it and deliver everything.
+	Gate Gate
+}
+
+// A Gate is how the consumer of a Fetch says which entries it needs whole.
+// Most lines of a production log are not part of any crash, and building
+// an Event for each (decoding the line, allocating it) is most of the cost
+// of reading a large file. A source that honours the Gate still reads and
+// checks every entry (malformed ones are counted as always) but, for an
+// entry whose line Candidate refuses, calls Skip instead of fn unless Skip
+// asks for it.
+type Gate interface {
+	// Candidate reports whether the consumer may need the entry with this
+	// line whatever came before it. It is called from several goroutines
+	// at once, must not keep line, and must depend on line alone.
+	Candidate(line string) bool
+	// Skip is called, in delivery order and from Fetch's goroutine, for an
+	// entry in the window whose line Candidate refused. It returns true
+	// when the consumer has taken note of the entry (counted it) and does
+	// not need it; false when it needs it after all (its stream is in the
+	// middle of a multi-line trace), and the entry then goes to fn.
+	Skip(labels map[string]string, t time.Time) bool
 }
 
 // Contains reports whether t lies in [Start, End), open sides included.
@@ -52,7 +75,7 @@ func (q Query) Contains(t time.Time) bool {
 // Stats says what a Fetch read, so that the CLI and the doctor command can
 // tell the user about input that was skipped rather than silently drop it.
 type Stats struct {
-	Entries   int // entries delivered to fn
+	Entries   int // entries in the window: delivered to fn or taken by the Query's Gate
 	Malformed int // entries skipped because they could not be read
 	// Truncated counts lines longer than MaxLineBytes that were cut; they
 	// are delivered (cut) and also listed in FirstProblems.

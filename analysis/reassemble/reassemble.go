@@ -159,6 +159,33 @@ func (r *Reassembler) Add(e incident.Event) {
 	r.open(key, e, line)
 }
 
+// Candidate reports whether Add could do more with line than count it when
+// its stream has no open block: some parser starts a trace with it, or it
+// is a structured line that may hold one. It reads only the parsers, so a
+// source may call it from several goroutines (see telemetry.Gate).
+func (r *Reassembler) Candidate(line string) bool {
+	line = strings.TrimRight(line, "\r\n")
+	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
+		return true
+	}
+	for _, p := range r.Parsers {
+		if p.Start(line) {
+			return true
+		}
+	}
+	return false
+}
+
+// Idle reports whether the stream of labels has no open block, so that an
+// entry Candidate refused would change nothing but the count.
+func (r *Reassembler) Idle(labels map[string]string) bool {
+	return len(r.streams) == 0 || r.streams[r.streamKey(labels)] == nil
+}
+
+// Skipped counts an entry that was not fed because Candidate refused it
+// and its stream was Idle: Add would only have counted it.
+func (r *Reassembler) Skipped() { r.stats.Events++ }
+
 // extend appends a continuation line to an open block, within its bounds.
 func (r *Reassembler) extend(b *block, e incident.Event, line string) {
 	b.last = e.Time

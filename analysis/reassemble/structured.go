@@ -25,21 +25,50 @@ var (
 	wrapperFields = []string{"log"}
 )
 
-// traceHints are substrings without which a JSON line cannot hold a trace
-// or a caller location this package reads: checking them first spares
-// decoding every structured log line of a busy service.
-var traceHints = []string{`"stack`, `"exc_info"`, `"exception`, `"traceback"`, `"error.stack`,
-	`"err.stack`, `"stackTrace"`, `"log"`, `"error"`, `"err"`}
+// traceHints are the keys (after their opening quote) without which a JSON
+// line cannot hold a trace or a caller location this package reads:
+// checking them first spares decoding every structured log line of a busy
+// service. A hint ending in a quote is a whole key; the others are
+// prefixes ("stack" also finds "stacktrace" and "stack_trace").
+var traceHints = []string{`stack`, `exc_info"`, `exception`, `traceback"`, `error.stack`,
+	`err.stack`, `log"`, `error"`, `err"`}
 
-func mayHoldTrace(line string) bool {
+// hintFirst holds the first bytes of traceHints and "caller", so most keys
+// and values are passed over after one byte.
+var hintFirst = func() (t [256]bool) {
 	for _, h := range traceHints {
-		if strings.Contains(line, h) {
-			return true
+		t[h[0]] = true
+	}
+	t['c'] = true
+	return t
+}()
+
+// mayHoldTrace reports whether line has a key named by traceHints, or a
+// zap-style "caller" on an error-level line. It visits each quote once
+// rather than searching the line for every hint: every structured line of
+// a log passes here.
+func mayHoldTrace(line string) bool {
+	caller := false
+	for i := strings.IndexByte(line, '"'); i >= 0; {
+		rest := line[i+1:]
+		if len(rest) > 0 && hintFirst[rest[0]] {
+			for _, h := range traceHints {
+				if strings.HasPrefix(rest, h) {
+					return true
+				}
+			}
+			if strings.HasPrefix(rest, `caller"`) {
+				caller = true
+			}
 		}
+		j := strings.IndexByte(rest, '"')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
 	}
 	// zap's caller counts only on error-level lines.
-	return strings.Contains(line, `"caller"`) &&
-		(strings.Contains(line, "rror") || strings.Contains(line, "atal") || strings.Contains(line, "anic"))
+	return caller && (strings.Contains(line, "rror") || strings.Contains(line, "atal") || strings.Contains(line, "anic"))
 }
 
 // structured reads a JSON log line. It returns true when the line was fully

@@ -1,0 +1,373 @@
+package telemetry
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// Reading a logcli jsonl file forwards is split over the cores: one
+// goroutine cuts the input into chunks of whole lines, workers check and
+// decode the chunks' entries in parallel, and Fetch's own goroutine hands
+// them to fn in file order. The order of delivery, the line numbers in
+// messages and the counts are those of a plain line-by-line read.
+const (
+	// chunkSize is the input one worker takes at a time: large enough that
+	// handing chunks around costs nothing per line, small enough that the
+	// chunks in flight stay a few MiB.
+	chunkSize = 256 << 10
+	// maxJSONLWorkers bounds the decoding goroutines; past a few, the
+	// single consumer is the limit.
+	maxJSONLWorkers = 4
+)
+
+type recKind uint8
+
+const (
+	recBlank     recKind = iota // an empty line
+	recEvent                    // ev is the whole entry
+	recPlain                    // the Gate's Candidate refused the line: ev has Time and Labels; buf[lo:hi] is the line's JSON string
+	recMalformed                // problem says why
+	recTruncated                // a line longer than MaxLineBytes
+)
+
+type jsonlRec struct {
+	kind    recKind
+	lo, hi  int32
+	ev      incident.Event
+	problem string
+}
+
+// jsonlChunk is a run of whole lines and, once a worker closes done, one
+// record per line.
+type jsonlChunk struct {
+	buf  []byte
+	recs []jsonlRec
+	done chan struct{}
+}
+
+// readJSONLParallel reads logcli jsonl lines from src and returns the
+// bytes read.
+func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	workers := min(max(runtime.GOMAXPROCS(0), 1), maxJSONLWorkers)
+	order := make(chan *jsonlChunk, 2*workers)
+	work := make(chan *jsonlChunk, 2*workers)
+	free := make(chan *jsonlChunk, 2*workers+2)
+
+	var wg sync.WaitGroup
+	var nread int64
+	var readErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(order)
+		defer close(work)
+		nread, readErr = cutChunks(ctx, src, free, work, order)
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := jsonlWorker{cache: map[string]map[string]string{}, gate: r.q.Gate}
+			for c := range work {
+				w.decode(c)
+				close(c.done)
+			}
+		}()
+	}
+	stop := func() {
+		cancel()
+		for c := range order { // unblock the cutter; workers finish their chunk
+			_ = c
+		}
+		wg.Wait()
+	}
+
+	var where []byte
+	lineNo := 0
+	for c := range order {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			r.stopped = true
+			stop()
+			return nread, ctx.Err()
+		}
+		for i := range c.recs {
+			lineNo++
+			if err := r.consume(c, &c.recs[i], &where, lineNo); err != nil {
+				stop()
+				return nread, err
+			}
+		}
+		clear(c.recs) // drop the events' strings and label maps
+		c.recs = c.recs[:0]
+		select {
+		case free <- c:
+		default:
+		}
+	}
+	stop()
+	if readErr != nil {
+		return nread, readErr
+	}
+	return nread, nil
+}
+
+// consume handles one record in file order.
+func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where *[]byte, lineNo int) error {
+	at := func() string {
+		*where = strconv.AppendInt(append(append((*where)[:0], r.origin...), ':'), int64(lineNo), 10)
+		return string(*where)
+	}
+	switch rec.kind {
+	case recBlank:
+		return nil
+	case recMalformed:
+		r.malformed(at(), "%s", rec.problem)
+		return nil
+	case recTruncated:
+		w := at()
+		r.truncated(w)
+		r.malformed(w, "entry unreadable after truncation")
+		return nil
+	case recPlain:
+		if err := r.tick(); err != nil {
+			return err
+		}
+		if !r.q.Contains(rec.ev.Time) {
+			return nil
+		}
+		if r.q.Gate.Skip(rec.ev.Labels, rec.ev.Time) {
+			r.st.Entries++
+			return nil
+		}
+		line, _, _ := decodeString(c.buf[rec.lo:rec.hi], 0)
+		ev := rec.ev
+		ev.Line, _ = truncateString(line)
+		ev.Origin = at()
+		return r.hand(ev)
+	default:
+		if err := r.tick(); err != nil {
+			return err
+		}
+		ev := rec.ev
+		ev.Origin = at()
+		return r.hand(ev)
+	}
+}
+
+// cutChunks reads src into chunks of whole lines, in order, until EOF. A
+// line longer than MaxLineBytes becomes a chunk of its own holding only its
+// first MaxLineBytes+1 bytes, which the worker reports as truncated.
+func cutChunks(ctx context.Context, src io.Reader, free, work, order chan *jsonlChunk) (int64, error) {
+	var n int64
+	var carry []byte
+	send := func(c *jsonlChunk) bool {
+		select {
+		case order <- c:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case work <- c:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		var c *jsonlChunk
+		select {
+		case c = <-free:
+		default:
+			c = &jsonlChunk{}
+		}
+		c.done = make(chan struct{})
+		if cap(c.buf) != chunkSize {
+			c.buf = make([]byte, 0, chunkSize)
+		}
+		buf := append(c.buf[:0], carry...)
+		carry = carry[:0]
+		for {
+			k, err := fill(src, buf[len(buf):cap(buf)])
+			n += int64(k)
+			buf = buf[:len(buf)+k]
+			eof := err == io.EOF
+			if err != nil && !eof {
+				// Deliver the whole lines read before the failure.
+				if p := bytes.LastIndexByte(buf, '\n'); p >= 0 {
+					c.buf = buf[:p+1]
+					send(c)
+				}
+				return n, err
+			}
+			if eof {
+				if len(buf) == 0 {
+					return n, nil
+				}
+				c.buf = buf
+				if !send(c) {
+					return n, ctx.Err()
+				}
+				return n, nil
+			}
+			if p := bytes.LastIndexByte(buf, '\n'); p >= 0 {
+				carry = append(carry, buf[p+1:]...)
+				c.buf = buf[:p+1]
+				break
+			}
+			if len(buf) > MaxLineBytes {
+				// One line longer than any kept whole: skip to its end.
+				rest, k, err := discardLine(src)
+				n += k
+				if err != nil && err != io.EOF {
+					return n, err
+				}
+				carry = append(carry, rest...)
+				c.buf = buf[:MaxLineBytes+1]
+				break
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf), MaxLineBytes+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		if !send(c) {
+			return n, ctx.Err()
+		}
+	}
+}
+
+// fill reads into p until it is full or src fails; unlike io.ReadFull it
+// returns src's own error (a cut gzip stream is io.ErrUnexpectedEOF, an
+// error, while the end of input is io.EOF).
+func fill(src io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := src.Read(p[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// discardLine reads src up to and including the next newline and returns
+// what it read after it.
+func discardLine(src io.Reader) ([]byte, int64, error) {
+	var n int64
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := src.Read(buf)
+		n += int64(k)
+		if p := bytes.IndexByte(buf[:k], '\n'); p >= 0 {
+			return append([]byte(nil), buf[p+1:k]...), n, nil
+		}
+		if err != nil {
+			return nil, n, err
+		}
+	}
+}
+
+// jsonlWorker decodes chunks; each worker has its own label cache.
+type jsonlWorker struct {
+	cache   map[string]map[string]string
+	gate    Gate
+	scratch []byte
+}
+
+func (w *jsonlWorker) decode(c *jsonlChunk) {
+	rest := c.buf
+	if len(rest) > MaxLineBytes && bytes.IndexByte(rest, '\n') < 0 {
+		c.recs = append(c.recs, jsonlRec{kind: recTruncated})
+		return
+	}
+	for len(rest) > 0 {
+		line := rest
+		next := len(rest)
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, next = rest[:i], i+1
+		}
+		c.recs = append(c.recs, w.entry(c.buf, bytes.TrimSuffix(line, []byte{'\r'})))
+		rest = rest[next:]
+	}
+}
+
+// entry reads one line of buf (without its ending).
+func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
+	if len(bytes.TrimSpace(line)) == 0 {
+		return jsonlRec{kind: recBlank}
+	}
+	labelsRaw, labels, tok, tsRaw, ok := fastJSONLine(line, w.cache)
+	if !ok {
+		ev, problem := parseJSONLine(line, w.cache)
+		if problem != "" {
+			return jsonlRec{kind: recMalformed, problem: problem}
+		}
+		return jsonlRec{kind: recEvent, ev: ev}
+	}
+	ts, ok := parseTimestamp(tsRaw)
+	if !ok {
+		return jsonlRec{kind: recMalformed, problem: fmt.Sprintf("bad timestamp %.40s", tsRaw)}
+	}
+	if labels == nil {
+		if labels, ok = cachedLabels(w.cache, labelsRaw); !ok {
+			return jsonlRec{kind: recMalformed, problem: "labels are not an object of strings"}
+		}
+	}
+	ev := incident.Event{Time: ts, Labels: labels}
+	text := tok[1 : len(tok)-1]
+	if bytes.IndexByte(text, '\\') >= 0 || !utf8.Valid(text) {
+		w.scratch, _, _ = appendDecoded(w.scratch[:0], tok, 0)
+		text = w.scratch
+	}
+	if w.gate != nil && !w.gate.Candidate(unsafeString(text)) {
+		start := cap(buf) - cap(tok) // tok is a slice of buf
+		return jsonlRec{kind: recPlain, ev: ev, lo: int32(start), hi: int32(start + len(tok))}
+	}
+	ev.Line, _ = truncateString(string(text))
+	return jsonlRec{kind: recEvent, ev: ev}
+}
+
+// unsafeString views b as a string for a call that does not keep it.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// tick counts an entry and notices, every 256 entries, that ctx ended.
+func (r *reader) tick() error {
+	r.n++
+	if r.n%256 == 0 {
+		if err := r.ctx.Err(); err != nil {
+			r.stopped = true
+			return err
+		}
+	}
+	return nil
+}
+
+// hand gives fn an entry already counted by tick, when it lies in the window.
+func (r *reader) hand(ev incident.Event) error {
+	if !r.q.Contains(ev.Time) {
+		return nil
+	}
+	r.st.Entries++
+	if err := r.fn(ev); err != nil {
+		r.stopped = true
+		return err
+	}
+	return nil
+}

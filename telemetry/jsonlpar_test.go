@@ -1,0 +1,246 @@
+package telemetry
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// messyJSONL writes a logcli jsonl file of n entries spanning many read
+// chunks, with everything a real file throws at the reader: blank and CRLF
+// lines, escapes and non-ASCII, invalid UTF-8, malformed JSON, bad
+// timestamps, a label object with a '}' in a value, entries with keys in
+// another order, a line just under MaxLineBytes and one over it, binary
+// junk, and no newline at the end.
+func messyJSONL(t testing.TB, n int, seed uint64) []byte {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var b bytes.Buffer
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	streams := []string{
+		`{"service":"checkout","env":"prod","pod":"a"}`,
+		`{"service":"checkout","env":"prod","pod":"b"}`,
+		`{"service":"cart","weird":"x}y"}`,
+		`{}`,
+		`null`,
+	}
+	for i := range n {
+		ts := t0.Add(time.Duration(i) * time.Millisecond)
+		labels := streams[rng.IntN(len(streams))]
+		line := fmt.Sprintf("entry %d keep=%v", i, rng.IntN(4) == 0)
+		switch k := rng.IntN(60); k {
+		case 0:
+			b.WriteString("\n")
+			continue
+		case 1:
+			b.WriteString("{not json\n")
+			continue
+		case 2:
+			fmt.Fprintf(&b, `{"labels":%s,"line":"x","timestamp":"yesterday"}`+"\n", labels)
+			continue
+		case 3:
+			b.WriteString("\x00\x01\x02\xff\xfe binary\n")
+			continue
+		case 4:
+			fmt.Fprintf(&b, `{"timestamp":"%s","line":"reordered %d","labels":%s}`+"\r\n", ts.Format(time.RFC3339Nano), i, labels)
+			continue
+		case 5:
+			line = "tab\there \"quoted\" caf\u00e9 \\ \U0001F600 " + line
+		case 6:
+			line += " bad utf8 \xff"
+		case 7:
+			if rng.IntN(20) == 0 {
+				line = strings.Repeat("L", MaxLineBytes-200) + line
+			}
+		case 8:
+			if rng.IntN(20) == 0 {
+				line = strings.Repeat("X", MaxLineBytes+10) + line
+			}
+		case 9:
+			line += " " + strings.Repeat("m", chunkSize/2)
+		}
+		q, _ := jsonMarshalString(line)
+		fmt.Fprintf(&b, `{"labels":%s,"line":%s,"timestamp":"%s"}`+"\n", labels, q, ts.Format(time.RFC3339Nano))
+	}
+	fmt.Fprintf(&b, `{"labels":{},"line":"last, without newline","timestamp":"%d"}`, t0.Add(time.Hour).UnixNano())
+	return b.Bytes()
+}
+
+func jsonMarshalString(s string) (string, error) {
+	var b bytes.Buffer
+	b.WriteByte('"')
+	for _, r := range []byte(s) {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(r)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteByte(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String(), nil
+}
+
+// sequentialJSONL reads data line by line, as the reader did before it was
+// split over goroutines: the reference for the parallel one.
+func sequentialJSONL(t *testing.T, path string, data []byte, q Query) ([]incident.Event, Stats) {
+	t.Helper()
+	var st Stats
+	var got []incident.Event
+	r := &reader{ctx: context.Background(), q: q, st: &st, origin: path, fn: func(e incident.Event) error {
+		got = append(got, e)
+		return nil
+	}}
+	lr := newLineReader(bufio.NewReaderSize(bytes.NewReader(data), readBufferSize))
+	if err := r.readJSONL(lr); err != nil {
+		t.Fatal(err)
+	}
+	st.Bytes = lr.consumed()
+	return got, st
+}
+
+// TestParallelJSONLMatchesSequential reads the same messy files with the
+// parallel reader and line by line: the entries, their order and origins,
+// the counts and the problems must be the same.
+func TestParallelJSONLMatchesSequential(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		data := messyJSONL(t, 3000, seed)
+		path := filepath.Join(t.TempDir(), "messy.jsonl")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		q := Query{Start: time.Date(2026, 11, 20, 10, 0, 0, 500e6, time.UTC)}
+		want, wantSt := sequentialJSONL(t, path, data, q)
+		got, st, err := collect(t, NewFileSource(path, nil), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("seed %d: %d entries, %d malformed, %d truncated", seed, len(want), st.Malformed, st.Truncated)
+		if st.Malformed == 0 || st.Truncated == 0 || len(want) < 2000 {
+			t.Fatalf("seed %d: the file does not exercise the reader: %d entries, %+v", seed, len(want), wantSt)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("seed %d: %d entries, line by line %d", seed, len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("seed %d entry %d:\n got %.200v\nwant %.200v", seed, i, got[i], want[i])
+			}
+		}
+		st.Format, wantSt.Format = "", ""
+		if !reflect.DeepEqual(st, wantSt) {
+			t.Fatalf("seed %d stats:\n got %+v\nwant %+v", seed, st, wantSt)
+		}
+	}
+}
+
+// keepGate wants the lines that say keep=true, and every line of pod b.
+type keepGate struct{ skipped []time.Time }
+
+func (keepGate) Candidate(line string) bool { return strings.Contains(line, "keep=true") }
+func (g *keepGate) Skip(labels map[string]string, t time.Time) bool {
+	if labels["pod"] == "b" {
+		return false
+	}
+	g.skipped = append(g.skipped, t)
+	return true
+}
+
+// TestGate checks that a source honouring a Gate delivers exactly the
+// entries the gate asks for, in order, and hands every other entry of the
+// window to Skip.
+func TestGate(t *testing.T) {
+	data := messyJSONL(t, 3000, 4)
+	path := filepath.Join(t.TempDir(), "messy.jsonl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all, allSt := sequentialJSONL(t, path, data, Query{})
+	g := &keepGate{}
+	got, st, err := collect(t, NewFileSource(path, nil), Query{Gate: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []incident.Event
+	var skipped []time.Time
+	for _, e := range all {
+		if strings.Contains(e.Line, "keep=true") || e.Labels["pod"] == "b" {
+			want = append(want, e)
+		} else {
+			skipped = append(skipped, e.Time)
+		}
+	}
+	if len(want) == 0 || len(skipped) == 0 {
+		t.Fatal("the gate should both keep and skip entries")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("gate delivered %d entries, want %d", len(got), len(want))
+	}
+	if !reflect.DeepEqual(g.skipped, skipped) {
+		t.Fatalf("Skip saw %d entries, want %d", len(g.skipped), len(skipped))
+	}
+	if st.Entries != allSt.Entries || st.Malformed != allSt.Malformed {
+		t.Fatalf("stats with gate %+v, without %+v", st, allSt)
+	}
+}
+
+// TestParallelJSONLStops checks that fn's error ends the read at once and
+// leaves no goroutine blocked.
+func TestParallelJSONLStops(t *testing.T) {
+	data := messyJSONL(t, 20000, 5)
+	path := filepath.Join(t.TempDir(), "messy.jsonl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stop := fmt.Errorf("enough")
+	n := 0
+	_, err := NewFileSource(path, nil).Fetch(context.Background(), Query{}, func(incident.Event) error {
+		if n++; n == 10 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 10 {
+		t.Fatalf("err = %v after %d entries, want %v after 10", err, n, stop)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n = 0
+	_, err = NewFileSource(path, nil).Fetch(ctx, Query{}, func(incident.Event) error {
+		if n++; n == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if err != context.Canceled || n > 10+256 {
+		t.Fatalf("err = %v after %d entries, want context.Canceled soon after 10", err, n)
+	}
+}
+
+func BenchmarkParallelJSONL(b *testing.B) {
+	data := messyJSONL(b, 20000, 6)
+	path := filepath.Join(b.TempDir(), "messy.jsonl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := NewFileSource(path, nil).Fetch(context.Background(), Query{}, func(incident.Event) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
