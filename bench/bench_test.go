@@ -45,7 +45,7 @@ func TestMixedLogIncidents(t *testing.T) {
 	}
 	ids := func(size int64) []string {
 		p := filepath.Join(dir, "mixed.jsonl")
-		if _, err := writeMixedLog(p, size, 7); err != nil {
+		if _, err := writeMixedLog(p, size, 7, crashStorm); err != nil {
 			t.Fatal(err)
 		}
 		res, srcs, err := ws.Run(context.Background(), []telemetry.Source{telemetry.NewFileSource(p, nil)}, telemetry.Query{}, nil)
@@ -104,7 +104,7 @@ func TestGateChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, "mixed.jsonl")
-	if _, err := writeMixedLog(p, 4<<20, 9); err != nil {
+	if _, err := writeMixedLog(p, 4<<20, 9, crashStorm); err != nil {
 		t.Fatal(err)
 	}
 	run := func(q telemetry.Query) ([]byte, analysis.Stats, int) {

@@ -31,9 +31,16 @@ var services = []service{
 }
 
 const (
-	podsPerService   = 25 // 200 streams
-	crashesPerSvc    = 5  // distinct crash sites per service
-	crashProbability = 0.02
+	podsPerService = 25 // 200 streams
+	crashesPerSvc  = 5  // distinct crash sites per service
+	// crashStorm is the chance that an entry starts a crash in the main
+	// mixed log: one in 50, so a quarter of its lines are stack-trace
+	// lines, a service in a crash loop. It is the hard case for the
+	// pipeline, every trace line being reassembled and parsed.
+	crashStorm = 0.02
+	// crashRare is a production-like rate: one entry in 1,000 starts a
+	// crash, about 1.5% of the lines belong to one.
+	crashRare = 0.001
 )
 
 // distinctIncidents is how many incidents the mixed log holds, once every
@@ -48,9 +55,10 @@ type stream struct {
 	pending []string
 }
 
-// writeMixedLog writes a logcli jsonl file of about size bytes. The seed
-// makes runs reproducible.
-func writeMixedLog(path string, size int64, seed uint64) (lines int, err error) {
+// writeMixedLog writes a logcli jsonl file of about size bytes in which an
+// entry starts a crash with probability crashRate. The seed makes runs
+// reproducible.
+func writeMixedLog(path string, size int64, seed uint64, crashRate float64) (lines int, err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, fmt.Errorf("create mixed log: %w", err)
@@ -82,7 +90,7 @@ func writeMixedLog(path string, size int64, seed uint64) (lines int, err error) 
 			}
 		case written >= size:
 			continue
-		case rng.Float64() < crashProbability:
+		case rng.Float64() < crashRate:
 			s.pending = crashLines(s.svc, rng.IntN(crashesPerSvc), rng)
 			line, s.pending = s.pending[0], s.pending[1:]
 			open++

@@ -18,7 +18,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := filepath.Join(dir, "mixed.jsonl")
-	if _, err := writeMixedLog(p, 20<<20, 7); err != nil {
+	if _, err := writeMixedLog(p, 20<<20, 7, crashStorm); err != nil {
 		b.Fatal(err)
 	}
 	st, _ := os.Stat(p)
