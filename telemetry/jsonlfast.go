@@ -174,9 +174,53 @@ func flatObject(b []byte, i int) (int, bool) {
 // checkString returns the index after the JSON string at b[i], checking it
 // as encoding/json would (no raw control characters, valid escapes),
 // without building the string.
+// It tests eight bytes at a time, since most of a log line is plain text.
 func checkString(b []byte, i int) (int, bool) {
-	end, _, ok := scanString(b, i)
-	return end, ok
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	j := i + 1
+	for {
+		for j+8 <= len(b) {
+			if m := specialBytes(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		if j >= len(b) {
+			return 0, false
+		}
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, true
+		case c < 0x20:
+			return 0, false
+		case c == '\\':
+			if j+1 >= len(b) {
+				return 0, false
+			}
+			j++
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(b) {
+					return 0, false
+				}
+				for _, h := range b[j+1 : j+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return 0, false
+					}
+				}
+				j += 4
+			default:
+				return 0, false
+			}
+			j++
+		default: // non-ASCII, or a plain byte of the last word
+			j++
+		}
+	}
 }
 
 // SWAR constants: one byte repeated over a word, and each byte's top bit.
@@ -188,67 +232,11 @@ const (
 // specialBytes flags, in each byte's top bit, the bytes of x that end a
 // plain run inside a JSON string: '"', '\', control characters and
 // non-ASCII. The lowest flag is exact (borrows only run upwards), which is
-// all scanString uses.
+// all its callers use.
 func specialBytes(x uint64) uint64 {
 	q := x ^ (lsbs * '"')
 	bs := x ^ (lsbs * '\\')
 	return (((q - lsbs) &^ q) | ((bs - lsbs) &^ bs) | ((x - lsbs*0x20) &^ x) | x) & msbs
-}
-
-// scanString is checkString that also reports whether the string is plain:
-// no escapes and only ASCII, so its raw bytes are its decoded value. It
-// tests eight bytes at a time, since most of a log line is plain text.
-func scanString(b []byte, i int) (end int, plain bool, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, false, false
-	}
-	plain = true
-	j := i + 1
-	for {
-		for j+8 <= len(b) {
-			if m := specialBytes(binary.LittleEndian.Uint64(b[j:])); m != 0 {
-				j += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			j += 8
-		}
-		if j >= len(b) {
-			return 0, false, false
-		}
-		switch c := b[j]; {
-		case c == '"':
-			return j + 1, plain, true
-		case c < 0x20:
-			return 0, false, false
-		case c >= utf8.RuneSelf:
-			plain = false
-			j++
-		case c == '\\':
-			plain = false
-			if j+1 >= len(b) {
-				return 0, false, false
-			}
-			j++
-			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+4 >= len(b) {
-					return 0, false, false
-				}
-				for _, h := range b[j+1 : j+5] {
-					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return 0, false, false
-					}
-				}
-				j += 4
-			default:
-				return 0, false, false
-			}
-			j++
-		default:
-			j++
-		}
-	}
 }
 
 // scalar returns the index after a string or a number.

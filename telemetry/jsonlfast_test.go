@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -29,6 +30,16 @@ func fastMatchesStdlib(t *testing.T, in string) {
 	}
 	if len(e.Labels) > 0 && string(e.Labels) != string(labels) {
 		t.Fatalf("labels of %q: fast %q, encoding/json %q", in, labels, e.Labels)
+	}
+	// Read again with the label object known, as the second entry of a
+	// stream is: the same tokens, and the known labels handed back.
+	known := map[string]map[string]string{string(labels): {"known": "yes"}}
+	labels2, m, lineTok2, ts2, ok := fastJSONLine([]byte(in), known)
+	if !ok || string(labels2) != string(labels) || string(lineTok2) != string(lineTok) || string(ts2) != string(ts) {
+		t.Fatalf("%q read with its labels known: ok=%v labels %q line %q ts %q", in, ok, labels2, lineTok2, ts2)
+	}
+	if len(labels) > 0 && labels[0] == '{' && bytes.IndexByte(labels, '}') == len(labels)-1 && m["known"] != "yes" {
+		t.Fatalf("%q: known labels %q not handed back", in, labels)
 	}
 }
 
