@@ -25,38 +25,38 @@ var (
 	wrapperFields = []string{"log"}
 )
 
-// traceHints are the keys (after their opening quote) without which a JSON
-// line cannot hold a trace or a caller location this package reads:
-// checking them first spares decoding every structured log line of a busy
-// service. A hint ending in a quote is a whole key; the others are
-// prefixes ("stack" also finds "stacktrace" and "stack_trace").
-var traceHints = []string{`stack`, `exc_info"`, `exception`, `traceback"`, `error.stack`,
-	`err.stack`, `log"`, `error"`, `err"`}
-
-// hintFirst holds the first bytes of traceHints and "caller", so most keys
-// and values are passed over after one byte.
-var hintFirst = func() (t [256]bool) {
-	for _, h := range traceHints {
-		t[h[0]] = true
-	}
-	t['c'] = true
-	return t
-}()
-
-// mayHoldTrace reports whether line has a key named by traceHints, or a
-// zap-style "caller" on an error-level line. It visits each quote once
-// rather than searching the line for every hint: every structured line of
-// a log passes here.
+// mayHoldTrace reports whether line has a key without which a JSON line
+// cannot hold a trace or a caller location this package reads: one
+// starting with "stack" (stack, stacktrace, stack_trace, stackTrace),
+// "exception" or "error.stack"/"err.stack", or exactly "exc_info",
+// "traceback", "log", "error" or "err"; or a zap-style "caller" on an
+// error-level line. Every structured line of a log passes here, so it
+// visits each quote once and looks only at the hints that start with the
+// byte after it.
 func mayHoldTrace(line string) bool {
 	caller := false
-	for i := strings.IndexByte(line, '"'); i >= 0; {
+	for i := strings.IndexByte(line, '"'); i >= 0 && i+1 < len(line); {
 		rest := line[i+1:]
-		if len(rest) > 0 && hintFirst[rest[0]] {
-			for _, h := range traceHints {
-				if strings.HasPrefix(rest, h) {
-					return true
-				}
+		switch rest[0] {
+		case 's':
+			if strings.HasPrefix(rest, "stack") {
+				return true
 			}
+		case 'e':
+			if strings.HasPrefix(rest, "exception") || strings.HasPrefix(rest, `exc_info"`) ||
+				strings.HasPrefix(rest, "error.stack") || strings.HasPrefix(rest, "err.stack") ||
+				strings.HasPrefix(rest, `error"`) || strings.HasPrefix(rest, `err"`) {
+				return true
+			}
+		case 't':
+			if strings.HasPrefix(rest, `traceback"`) {
+				return true
+			}
+		case 'l':
+			if strings.HasPrefix(rest, `log"`) {
+				return true
+			}
+		case 'c':
 			if strings.HasPrefix(rest, `caller"`) {
 				caller = true
 			}
