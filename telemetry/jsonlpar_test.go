@@ -244,3 +244,44 @@ func BenchmarkParallelJSONL(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParallelJSONL: on any input, the parallel reader delivers what the
+// line-by-line reader delivers, with the same counts and problems.
+func FuzzParallelJSONL(f *testing.F) {
+	// A small seed: minimising an input with megabyte lines stalls the
+	// fuzzer for minutes.
+	var small [][]byte
+	for _, l := range bytes.SplitAfter(messyJSONL(f, 60, 7), []byte("\n")) {
+		if len(l) < 1000 {
+			small = append(small, l)
+		}
+	}
+	f.Add(bytes.Join(small, nil))
+	f.Add([]byte("{\"labels\":{\"a\":\"b\"},\"line\":\"x\",\"timestamp\":\"1\"}\r\n\n\n{"))
+	f.Add([]byte("\x00\xff\n{\"line\":\"\\ud800\",\"timestamp\":2,\"labels\":null}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var st Stats
+		var got []incident.Event
+		r := &reader{ctx: context.Background(), st: &st, origin: "f", fn: func(e incident.Event) error {
+			got = append(got, e)
+			return nil
+		}}
+		n, err := r.readJSONLParallel(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Bytes = n
+		want, wantSt := sequentialJSONL(t, "f", data, Query{})
+		if len(got) != len(want) {
+			t.Fatalf("%d entries, line by line %d", len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("entry %d:\n got %.200v\nwant %.200v", i, got[i], want[i])
+			}
+		}
+		if !reflect.DeepEqual(st, wantSt) {
+			t.Fatalf("stats:\n got %+v\nwant %+v", st, wantSt)
+		}
+	})
+}
