@@ -117,10 +117,12 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 		}
 	}
 	stop()
-	if readErr != nil {
-		return nread, readErr
+	if err := r.ctx.Err(); err != nil && readErr != nil {
+		// The cutter stopped because ctx ended before the consumer saw it.
+		r.stopped = true
+		return nread, err
 	}
-	return nread, nil
+	return nread, readErr
 }
 
 // consume handles one record in file order.

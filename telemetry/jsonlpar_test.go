@@ -152,7 +152,7 @@ func TestParallelJSONLMatchesSequential(t *testing.T) {
 // keepGate wants the lines that say keep=true, and every line of pod b.
 type keepGate struct{ skipped []time.Time }
 
-func (keepGate) Candidate(line string) bool { return strings.Contains(line, "keep=true") }
+func (*keepGate) Candidate(line string) bool { return strings.Contains(line, "keep=true") }
 func (g *keepGate) Skip(labels map[string]string, t time.Time) bool {
 	if labels["pod"] == "b" {
 		return false
