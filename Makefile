@@ -3,12 +3,12 @@
 GO ?= go
 BIN := bin/faultline
 
-.PHONY: test deps unit editors e2e vet build bench fuzz
+.PHONY: test deps unit race editors e2e vet build bench fuzz
 
 # Every test: Go unit and integration tests (real Prometheus, real git, real
 # crashing programs), the editor extension's tests, and the end-to-end tests
 # that drive the built server from headless Neovim and a Node LSP client.
-test: deps vet unit editors e2e
+test: deps vet unit race editors e2e
 
 deps:
 	@./scripts/deps.sh
@@ -18,6 +18,11 @@ vet:
 
 unit:
 	$(GO) test -count=1 ./...
+
+# The packages that run goroutines (the parallel file reader and the gate,
+# the language server, the correlator) again under the race detector.
+race:
+	$(GO) test -race -count=1 ./telemetry ./analysis/... ./lsp ./correlator
 
 build:
 	$(GO) build -o $(BIN) ./cmd/faultline
