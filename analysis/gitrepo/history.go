@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -258,9 +259,28 @@ func (w *walker) push(h plumbing.Hash, uninteresting bool) error {
 	return nil
 }
 
+// walkSlop is how many commits older than every emitted one the walk still
+// visits once only uninteresting commits are queued, as git's SLOP does:
+// commit times tie (commits made in the same second) and skew, so an
+// uninteresting commit popped late may still reach an emitted one.
+const walkSlop = 5
+
 func (w *walker) run() ([]*object.Commit, error) {
 	var out []*object.Commit
-	for w.q.Len() > 0 && w.anyInteresting() {
+	var oldest time.Time // committer time of the oldest emitted commit
+	slop := walkSlop
+	for w.q.Len() > 0 {
+		if !w.anyInteresting() {
+			if len(out) == 0 {
+				break
+			}
+			if w.q[0].Committer.When.Before(oldest) {
+				if slop == 0 {
+					break
+				}
+				slop--
+			}
+		}
 		if err := w.ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -269,6 +289,9 @@ func (w *walker) run() ([]*object.Commit, error) {
 		if !f.uninteresting && !f.emitted {
 			f.emitted = true
 			out = append(out, c)
+			if oldest.IsZero() || c.Committer.When.Before(oldest) {
+				oldest = c.Committer.When
+			}
 		}
 		if w.shallow[c.Hash] {
 			continue
