@@ -160,8 +160,16 @@ type reader struct {
 	n       int
 }
 
-// deliver hands one event to fn when it lies in the window.
+// deliver counts one event and hands it to fn when it lies in the window.
 func (r *reader) deliver(ev incident.Event) error {
+	if err := r.tick(); err != nil {
+		return err
+	}
+	return r.hand(ev)
+}
+
+// tick counts an entry and notices, every 256 entries, that ctx ended.
+func (r *reader) tick() error {
 	r.n++
 	if r.n%256 == 0 {
 		if err := r.ctx.Err(); err != nil {
@@ -169,6 +177,11 @@ func (r *reader) deliver(ev incident.Event) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// hand gives fn an entry already counted by tick, when it lies in the window.
+func (r *reader) hand(ev incident.Event) error {
 	if !r.q.Contains(ev.Time) {
 		return nil
 	}

@@ -159,12 +159,9 @@ func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where *[]byte, lineNo int
 		ev.Origin = at()
 		return r.hand(ev)
 	default:
-		if err := r.tick(); err != nil {
-			return err
-		}
 		ev := rec.ev
 		ev.Origin = at()
-		return r.hand(ev)
+		return r.deliver(ev)
 	}
 }
 
@@ -347,29 +344,4 @@ func unsafeString(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
-}
-
-// tick counts an entry and notices, every 256 entries, that ctx ended.
-func (r *reader) tick() error {
-	r.n++
-	if r.n%256 == 0 {
-		if err := r.ctx.Err(); err != nil {
-			r.stopped = true
-			return err
-		}
-	}
-	return nil
-}
-
-// hand gives fn an entry already counted by tick, when it lies in the window.
-func (r *reader) hand(ev incident.Event) error {
-	if !r.q.Contains(ev.Time) {
-		return nil
-	}
-	r.st.Entries++
-	if err := r.fn(ev); err != nil {
-		r.stopped = true
-		return err
-	}
-	return nil
 }

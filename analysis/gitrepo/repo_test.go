@@ -373,12 +373,17 @@ func TestConcurrentUse(t *testing.T) {
 
 // TestBranchFiles: only what the branch's own commits changed counts, not
 // what the base branch changed after the fork.
-func TestBranchFiles(t *testing.T) {
+// forkedRepo makes a repository whose branch topic changed a.go while
+// main, after the fork, changed b.go; topic is checked out. env is added to
+// every git command (fixed dates); tag varies the base commit.
+func forkedRepo(t *testing.T, env []string, tag int) string {
+	t.Helper()
 	dir := t.TempDir()
 	git := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
 		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
@@ -391,7 +396,7 @@ func TestBranchFiles(t *testing.T) {
 	}
 	git("init", "-q", "-b", "main")
 	write("a.go", "package a\n")
-	write("b.go", "package a\n")
+	write("b.go", fmt.Sprintf("package a // %d\n", tag))
 	git("add", "-A")
 	git("commit", "-q", "-m", "base")
 	git("checkout", "-q", "-b", "topic")
@@ -401,7 +406,11 @@ func TestBranchFiles(t *testing.T) {
 	write("b.go", "package a\n\nvar Y = 2\n")
 	git("commit", "-q", "-am", "main: b")
 	git("checkout", "-q", "topic")
+	return dir
+}
 
+func branchFiles(t *testing.T, dir string) []string {
+	t.Helper()
 	r, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -410,6 +419,11 @@ func TestBranchFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got
+}
+
+func TestBranchFiles(t *testing.T) {
+	got := branchFiles(t, forkedRepo(t, nil, 0))
 	if len(got) != 1 || got[0] != "a.go" {
 		t.Errorf("BranchFiles = %v, want [a.go] (b.go changed on main, not on the branch)", got)
 	}
@@ -420,44 +434,9 @@ func TestBranchFiles(t *testing.T) {
 // histories with one fixed date (so their hashes, and the orders they
 // give, are the same on every run) must all leave the fork point out.
 func TestBranchFilesTiedTimes(t *testing.T) {
+	env := []string{"GIT_AUTHOR_DATE=2026-11-20T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-20T10:00:00Z"}
 	for v := range 8 {
-		dir := t.TempDir()
-		git := func(args ...string) {
-			t.Helper()
-			cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
-			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "GIT_AUTHOR_DATE=2026-11-20T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-20T10:00:00Z")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("git %v: %v\n%s", args, err, out)
-			}
-		}
-		write := func(name, text string) {
-			t.Helper()
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		git("init", "-q", "-b", "main")
-		write("a.go", "package a\n")
-		write("b.go", fmt.Sprintf("package a // %d\n", v))
-		git("add", "-A")
-		git("commit", "-q", "-m", "base")
-		git("checkout", "-q", "-b", "topic")
-		write("a.go", "package a\n\nvar X = 1\n")
-		git("commit", "-q", "-am", "topic: a")
-		git("checkout", "-q", "main")
-		write("b.go", "package a\n\nvar Y = 2\n")
-		git("commit", "-q", "-am", "main: b")
-		git("checkout", "-q", "topic")
-		r, err := Open(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := r.BranchFiles(context.Background(), "main")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != 1 || got[0] != "a.go" {
+		if got := branchFiles(t, forkedRepo(t, env, v)); len(got) != 1 || got[0] != "a.go" {
 			t.Errorf("history %d: BranchFiles = %v, want [a.go]", v, got)
 		}
 	}
