@@ -15,6 +15,7 @@ import (
 	panicparse "github.com/maruel/panicparse/v2/stack"
 
 	"github.com/faultline-dev/faultline/analysis"
+	"github.com/faultline-dev/faultline/analysis/stack/stacktest"
 	"github.com/faultline-dev/faultline/telemetry"
 )
 
@@ -23,7 +24,7 @@ import (
 // paths, not speed.
 
 func TestGoDumpIsParsedByBoth(t *testing.T) {
-	dump := goDump(50)
+	dump := stacktest.GoDump(50)
 	if err := checkGoTrace(parseGoDump(dump)); err != nil {
 		t.Fatal(err)
 	}

@@ -52,11 +52,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *format != "text" && *format != "json" {
 		return fmt.Errorf("--format %q: want text or json", *format)
 	}
-	root, err := workspaceRoot(*repo)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(root)
+	root, cfg, err := loadWorkspace(*repo)
 	if err != nil {
 		return err
 	}
@@ -101,6 +97,19 @@ func workspaceRoot(repo string) (string, error) {
 		return "", fmt.Errorf("--repo %s: not a directory", repo)
 	}
 	return root, nil
+}
+
+// loadWorkspace resolves --repo and reads its .faultline.yaml.
+func loadWorkspace(repo string) (string, config.Config, error) {
+	root, err := workspaceRoot(repo)
+	if err != nil {
+		return "", config.Config{}, err
+	}
+	cfg, err := config.Load(root)
+	if err != nil {
+		return "", config.Config{}, err
+	}
+	return root, cfg, nil
 }
 
 // explainOne maps the single frame given on the command line.

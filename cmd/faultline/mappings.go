@@ -26,11 +26,7 @@ func runMappings(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	root, err := workspaceRoot(*repo)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(root)
+	root, cfg, err := loadWorkspace(*repo)
 	if err != nil {
 		return err
 	}
