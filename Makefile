@@ -20,9 +20,10 @@ unit:
 	$(GO) test -count=1 ./...
 
 # The packages that run goroutines (the parallel file reader and the gate,
-# the language server, the correlator) again under the race detector.
+# the language server and its engine, the correlator) again under the race
+# detector.
 race:
-	$(GO) test -race -count=1 ./telemetry ./analysis/... ./lsp ./correlator
+	$(GO) test -race -count=1 ./telemetry ./analysis/... ./lsp ./correlator ./cmd/faultline
 
 build:
 	$(GO) build -o $(BIN) ./cmd/faultline
