@@ -86,8 +86,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 	}
 	stop := func() {
 		cancel()
-		for c := range order { // unblock the cutter; workers finish their chunk
-			_ = c
+		for range order { // unblock the cutter; workers finish their chunk
 		}
 		wg.Wait()
 	}
