@@ -59,9 +59,10 @@ func (r *reader) readJSONL(lr lineSource) error {
 
 func parseJSONLine(raw []byte, cache map[string]map[string]string) (incident.Event, string) {
 	var line string
-	labelsRaw, _, lineTok, tsRaw, ok := fastJSONLine(raw, cache)
-	if ok {
-		line, _, _ = decodeString(lineTok, 0)
+	var labelsRaw, tsRaw []byte
+	if t, ok := fastJSONLine(raw, cache); ok {
+		labelsRaw, tsRaw = t.labels, t.ts
+		line, _, _ = decodeString(t.line, 0)
 	} else {
 		var e jsonlEntry
 		if err := json.Unmarshal(raw, &e); err != nil {

@@ -9,28 +9,39 @@ import (
 	"unicode/utf8"
 )
 
+// jsonlTokens are the raw parts of one logcli line, as fastJSONLine found
+// and checked them.
+type jsonlTokens struct {
+	labels []byte // the label object (or null)
+	// known is the label set when labels was found in the known cache.
+	known map[string]string
+	line  []byte // the quoted line string
+	// escaped and nonASCII say whether line holds escapes or bytes past
+	// ASCII: when neither, its content is its decoded value.
+	escaped, nonASCII bool
+	ts                []byte // the timestamp, a string or a number
+}
+
 // fastJSONLine reads the shape logcli writes, one object holding "labels" (a
 // flat object of strings), "line" (a string) and "timestamp" (a string or a
 // bare number), without reflection or allocations. It returns the raw
-// tokens, checked as encoding/json would check them; lineTok is the quoted
-// string, decoded by decodeString only when the entry is needed. It is the
-// hot path of reading a log file: encoding/json spent most of a whole
-// analysis here. Anything else (another key, nested values, a key with
-// escapes, trailing bytes) returns ok=false, and the caller decodes with
-// encoding/json, which also words the error. known, when not nil, holds
-// the label objects already seen; knownLabels is the entry's when found
-// there.
-func fastJSONLine(b []byte, known map[string]map[string]string) (labels []byte, knownLabels map[string]string, lineTok []byte, ts []byte, ok bool) {
+// tokens, checked as encoding/json would check them; the line is decoded
+// only when the entry is needed. It is the hot path of reading a log file:
+// encoding/json spent most of a whole analysis here. Anything else (another
+// key, nested values, a key with escapes, trailing bytes) returns ok=false,
+// and the caller decodes with encoding/json, which also words the error.
+// known, when not nil, holds the label objects already seen.
+func fastJSONLine(b []byte, known map[string]map[string]string) (t jsonlTokens, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, nil, nil, nil, false
+		return t, false
 	}
 	i++
 	var haveLine, haveTS bool
 	for first := true; ; first = false {
 		i = skipSpace(b, i)
 		if i >= len(b) {
-			return nil, nil, nil, nil, false
+			return t, false
 		}
 		if b[i] == '}' && first {
 			i++
@@ -42,17 +53,17 @@ func fastJSONLine(b []byte, known map[string]map[string]string) (labels []byte, 
 				break
 			}
 			if b[i] != ',' {
-				return nil, nil, nil, nil, false
+				return t, false
 			}
 			i = skipSpace(b, i+1)
 		}
 		key, next, ok := plainString(b, i)
 		if !ok {
-			return nil, nil, nil, nil, false
+			return t, false
 		}
 		i = skipSpace(b, next)
 		if i >= len(b) || b[i] != ':' {
-			return nil, nil, nil, nil, false
+			return t, false
 		}
 		i = skipSpace(b, i+1)
 		switch string(key) {
@@ -61,35 +72,35 @@ func fastJSONLine(b []byte, known map[string]map[string]string) (labels []byte, 
 			// bytes up to its first '}' are exactly a known, valid object.
 			if j := bytes.IndexByte(b[i:], '}'); j >= 0 && known != nil {
 				if m, ok := known[string(b[i:i+j+1])]; ok {
-					labels, knownLabels, i = b[i:i+j+1], m, i+j+1
+					t.labels, t.known, i = b[i:i+j+1], m, i+j+1
 					continue
 				}
 			}
 			end, ok := flatObject(b, i)
 			if !ok {
-				return nil, nil, nil, nil, false
+				return t, false
 			}
-			labels, i = b[i:end], end
+			t.labels, t.known, i = b[i:end], nil, end
 		case "line":
-			end, ok := checkString(b, i)
+			end, escaped, nonASCII, ok := scanString(b, i)
 			if !ok {
-				return nil, nil, nil, nil, false
+				return t, false
 			}
-			lineTok, i, haveLine = b[i:end], end, true
+			t.line, t.escaped, t.nonASCII, i, haveLine = b[i:end], escaped, nonASCII, end, true
 		case "timestamp":
 			end, ok := scalar(b, i)
 			if !ok {
-				return nil, nil, nil, nil, false
+				return t, false
 			}
-			ts, i, haveTS = b[i:end], end, true
+			t.ts, i, haveTS = b[i:end], end, true
 		default:
-			return nil, nil, nil, nil, false
+			return t, false
 		}
 	}
 	if skipSpace(b, i) != len(b) || !haveLine || !haveTS {
-		return nil, nil, nil, nil, false
+		return jsonlTokens{}, false
 	}
-	return labels, knownLabels, lineTok, ts, true
+	return t, true
 }
 
 func skipSpace(b []byte, i int) int {
@@ -174,10 +185,17 @@ func flatObject(b []byte, i int) (int, bool) {
 // checkString returns the index after the JSON string at b[i], checking it
 // as encoding/json would (no raw control characters, valid escapes),
 // without building the string.
-// It tests eight bytes at a time, since most of a log line is plain text.
 func checkString(b []byte, i int) (int, bool) {
+	end, _, _, ok := scanString(b, i)
+	return end, ok
+}
+
+// scanString is checkString that also reports whether the string holds
+// escapes or bytes past ASCII. It tests eight bytes at a time, since most
+// of a log line is plain text.
+func scanString(b []byte, i int) (end int, escaped, nonASCII, ok bool) {
 	if i >= len(b) || b[i] != '"' {
-		return 0, false
+		return 0, false, false, false
 	}
 	j := i + 1
 	for {
@@ -189,35 +207,39 @@ func checkString(b []byte, i int) (int, bool) {
 			j += 8
 		}
 		if j >= len(b) {
-			return 0, false
+			return 0, false, false, false
 		}
 		switch c := b[j]; {
 		case c == '"':
-			return j + 1, true
+			return j + 1, escaped, nonASCII, true
 		case c < 0x20:
-			return 0, false
+			return 0, false, false, false
+		case c >= utf8.RuneSelf:
+			nonASCII = true
+			j++
 		case c == '\\':
+			escaped = true
 			if j+1 >= len(b) {
-				return 0, false
+				return 0, false, false, false
 			}
 			j++
 			switch b[j] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
 				if j+4 >= len(b) {
-					return 0, false
+					return 0, false, false, false
 				}
 				for _, h := range b[j+1 : j+5] {
 					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return 0, false
+						return 0, false, false, false
 					}
 				}
 				j += 4
 			default:
-				return 0, false
+				return 0, false, false, false
 			}
 			j++
-		default: // non-ASCII, or a plain byte of the last word
+		default: // a plain byte of the last word
 			j++
 		}
 	}

@@ -5,14 +5,20 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // fastMatchesStdlib checks the fast decoder against encoding/json: when the
 // fast path accepts a line, it must read exactly what encoding/json reads.
 func fastMatchesStdlib(t *testing.T, in string) {
-	labels, _, lineTok, ts, ok := fastJSONLine([]byte(in), nil)
+	tok, ok := fastJSONLine([]byte(in), nil)
 	if !ok {
 		return
+	}
+	labels, lineTok, ts := tok.labels, tok.line, tok.ts
+	if content := lineTok[1 : len(lineTok)-1]; tok.escaped != bytes.Contains(content, []byte{'\\'}) ||
+		tok.nonASCII != bytes.ContainsFunc(content, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		t.Fatalf("%q: escaped=%v nonASCII=%v", in, tok.escaped, tok.nonASCII)
 	}
 	line, _, ok := decodeString(lineTok, 0)
 	if !ok {
@@ -34,7 +40,8 @@ func fastMatchesStdlib(t *testing.T, in string) {
 	// Read again with the label object known, as the second entry of a
 	// stream is: the same tokens, and the known labels handed back.
 	known := map[string]map[string]string{string(labels): {"known": "yes"}}
-	labels2, m, lineTok2, ts2, ok := fastJSONLine([]byte(in), known)
+	tok2, ok := fastJSONLine([]byte(in), known)
+	labels2, m, lineTok2, ts2 := tok2.labels, tok2.known, tok2.line, tok2.ts
 	if !ok || string(labels2) != string(labels) || string(lineTok2) != string(lineTok) || string(ts2) != string(ts) {
 		t.Fatalf("%q read with its labels known: ok=%v labels %q line %q ts %q", in, ok, labels2, lineTok2, ts2)
 	}
@@ -65,7 +72,7 @@ var fastCases = []struct {
 
 func TestFastJSONLine(t *testing.T) {
 	for _, c := range fastCases {
-		_, _, _, _, ok := fastJSONLine([]byte(c.in), nil)
+		_, ok := fastJSONLine([]byte(c.in), nil)
 		if ok != c.ok {
 			t.Errorf("fastJSONLine(%q) ok = %v, want %v", c.in, ok, c.ok)
 		}

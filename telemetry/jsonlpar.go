@@ -306,7 +306,7 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return jsonlRec{kind: recBlank}
 	}
-	labelsRaw, labels, tok, tsRaw, ok := fastJSONLine(line, w.cache)
+	t, ok := fastJSONLine(line, w.cache)
 	if !ok {
 		ev, problem := parseJSONLine(line, w.cache)
 		if problem != "" {
@@ -314,18 +314,20 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 		}
 		return jsonlRec{kind: recEvent, ev: ev}
 	}
-	ts, ok := parseTimestamp(tsRaw)
+	ts, ok := parseTimestamp(t.ts)
 	if !ok {
-		return jsonlRec{kind: recMalformed, problem: fmt.Sprintf("bad timestamp %.40s", tsRaw)}
+		return jsonlRec{kind: recMalformed, problem: fmt.Sprintf("bad timestamp %.40s", t.ts)}
 	}
+	labels := t.known
 	if labels == nil {
-		if labels, ok = cachedLabels(w.cache, labelsRaw); !ok {
+		if labels, ok = cachedLabels(w.cache, t.labels); !ok {
 			return jsonlRec{kind: recMalformed, problem: "labels are not an object of strings"}
 		}
 	}
 	ev := incident.Event{Time: ts, Labels: labels}
+	tok := t.line
 	text := tok[1 : len(tok)-1]
-	if bytes.IndexByte(text, '\\') >= 0 || !utf8.Valid(text) {
+	if t.escaped || t.nonASCII && !utf8.Valid(text) {
 		w.scratch, _, _ = appendDecoded(w.scratch[:0], tok, 0)
 		text = w.scratch
 	}
