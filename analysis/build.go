@@ -106,9 +106,13 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 			Function: f.Function, File: f.Path, Line: f.Line, Column: f.Column,
 			OriginalPath: f.Path, OriginalLine: f.Line,
 		}
-		if a.cfg.Mapper != nil && !f.Library {
+		if a.cfg.Mapper != nil {
+			// A parser's "library" is a guess from the path alone; the
+			// mapper, which knows the workspace, may find the frame is
+			// the workspace's own code after all (a Python service that
+			// pip-installs its own package runs it from site-packages).
 			r := a.cfg.Mapper.Map(tr.Language, service, f)
-			if r.File != "" {
+			if r.File != "" && (!f.Library || r.InApp) {
 				mf.File, mf.Mapped, mf.InApp = r.File, true, r.InApp
 				mf.RepoPathAtDeploy = r.File
 			}

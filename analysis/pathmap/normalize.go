@@ -117,8 +117,17 @@ func (m *Mapper) classify(language string, f incident.Frame, p string, abs bool)
 	case "go":
 		return m.classifyGo(f, p, abs)
 	case "python":
+		site := segmentIndex(p, "site-packages")
+		if site < 0 {
+			site = segmentIndex(p, "dist-packages")
+		}
 		switch {
-		case segmentIndex(p, "site-packages") >= 0 || segmentIndex(p, "dist-packages") >= 0:
+		case site >= 0 && m.ownPackage(afterSegment(p, site)):
+			// The service installs its own package (pip install . in the
+			// image): the workspace holds its source, so it is app code,
+			// whatever the parser guessed from the path.
+			return library{}
+		case site >= 0:
 			return library{why: "path is an installed package (site-packages)"}
 		case pyStdlib.MatchString(p):
 			return library{why: "path is the Python standard library"}
@@ -134,6 +143,24 @@ func (m *Mapper) classify(language string, f incident.Frame, p string, abs bool)
 		return library{why: "the stack parser marked the frame as library code"}
 	}
 	return library{}
+}
+
+// ownPackage reports whether tail, a path inside site-packages such as
+// "shop/cart.py", is a file of the workspace's own Python package: some
+// indexed file ends with all of tail, package folder included. A lone
+// module ("six.py") is never taken for the workspace's: too many projects
+// have a file of that name.
+func (m *Mapper) ownPackage(tail string) bool {
+	ts := segments(tail)
+	if len(ts) < 2 || hasDotDot(tail) {
+		return false
+	}
+	for _, i := range m.idx.byBase[ts[len(ts)-1]] {
+		if suffixLen(ts, m.idx.segs[i]) == len(ts) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Mapper) classifyGo(f incident.Frame, p string, abs bool) library {
