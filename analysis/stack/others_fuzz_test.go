@@ -51,7 +51,9 @@ func FuzzPython(f *testing.F) {
 	othersFuzz(f, Python{},
 		"Traceback (most recent call last):\n  File \"/a.py\", line 1, in f\n    x\nKeyError: 'k'\n\nDuring handling of the above exception, another exception occurred:\n\nTraceback (most recent call last):\n  File \"<frozen x>\", line 2\nE",
 		`Traceback (most recent call last):\n  File "a", line \nX`,
-		"  File \"\", line 99999999999999999999, in \n.:")
+		"  File \"\", line 99999999999999999999, in \n.:",
+		"  + Exception Group Traceback (most recent call last):\n  |   File \"/a.py\", line 1, in m\n  | ExceptionGroup: e (1 sub-exception)\n  +-+---------------- 1 ----------------\n    | Traceback (most recent call last):\n    |   File \"/b.py\", line 2, in f\n    |\n    | KeyError: 'b'\n    +------------------------------------",
+		"+ Exception Group Traceback (most recent call last):\n| Traceback (most recent call last):\n|| Traceback (most recent call last):\n+")
 }
 
 func FuzzNode(f *testing.F) {

@@ -20,6 +20,22 @@ import (
 // last exception is primary, since that is the one that was raised; the
 // earlier ones go to Chain in printed order. Python prints the outermost
 // frame first; Frames are reversed to innermost first.
+//
+// Exception groups (3.11+, what asyncio.TaskGroup raises when a task fails)
+// print as a box:
+//
+//	  + Exception Group Traceback (most recent call last):
+//	  |   File "/srv/app/main.py", line 7, in main
+//	  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)
+//	  +-+---------------- 1 ----------------
+//	    | Traceback (most recent call last):
+//	    |   File "/srv/app/fetch.py", line 4, in fetch
+//	    | KeyError: 'b'
+//	    +------------------------------------
+//
+// The first sub-exception with a traceback is primary (the task that
+// failed), the group goes to Chain; a group whose sub-exceptions carry no
+// traceback (built and raised in one place) is its own primary.
 type Python struct{}
 
 // Language implements Parser.
@@ -27,6 +43,7 @@ func (Python) Language() string { return "python" }
 
 const (
 	pyTracebackHeader = "Traceback (most recent call last):"
+	pyGroupHeader     = "+ Exception Group Traceback (most recent call last):"
 	pyContextSep      = "During handling of the above exception, another exception occurred:"
 	pyCauseSep        = "The above exception was the direct cause of the following exception:"
 )
@@ -34,7 +51,19 @@ const (
 // Start opens a block only on the "Traceback" header: a bare "KeyError: x"
 // line is ambiguous with Node's error header and carries no frames.
 func (Python) Start(line string) bool {
-	return strings.HasPrefix(line, pyTracebackHeader)
+	return strings.HasPrefix(line, pyTracebackHeader) || pyIsGroupStart(line)
+}
+
+// pyIsGroupStart reports the first line of an exception group's box.
+func pyIsGroupStart(line string) bool {
+	return strings.HasPrefix(strings.TrimLeft(line, " "), pyGroupHeader)
+}
+
+// pyInGroupBox reports a line of an exception group's box: everything in
+// it starts, after indentation, with its frame '|' or a corner '+'.
+func pyInGroupBox(line string) bool {
+	t := strings.TrimLeft(line, " ")
+	return t != "" && (t[0] == '|' || t[0] == '+')
 }
 
 // Continue accepts frame, source and caret lines (all indented), the final
@@ -44,6 +73,9 @@ func (Python) Start(line string) bool {
 func (Python) Continue(block []string, line string) bool {
 	if len(block) == 0 {
 		return false
+	}
+	if pyIsGroupStart(block[0]) {
+		return pyInGroupBox(strings.TrimRight(line, "\r"))
 	}
 	last := block[len(block)-1]
 	if last == "" || last == "\r" {
@@ -96,7 +128,7 @@ func pyAfterSeparator(block []string) bool {
 // error trackers print them without the header.
 func (Python) Detect(block []string) bool {
 	for _, l := range block {
-		if strings.HasPrefix(l, pyTracebackHeader) {
+		if strings.HasPrefix(l, pyTracebackHeader) || pyIsGroupStart(l) {
 			return true
 		}
 		if _, ok := parsePyFrame(skipIndent(l)); ok {
@@ -114,8 +146,11 @@ type pySegment struct {
 
 // Parse reads a traceback block. It never fails: what it cannot read is
 // listed in Problems.
-func (Python) Parse(block []string) incident.Trace {
+func (p Python) Parse(block []string) incident.Trace {
 	block = pyExpandEscaped(block)
+	if len(block) > 0 && pyIsGroupStart(block[0]) {
+		return p.parseGroup(block)
+	}
 	var segs []pySegment
 	cur := func() *pySegment {
 		if len(segs) == 0 {
@@ -157,6 +192,46 @@ func (Python) Parse(block []string) incident.Trace {
 		}
 	}
 	return pyAssemble(segs)
+}
+
+// parseGroup reads an exception group's box: its own traceback is the
+// lines under the header's '|' column; each sub-exception is a box of its
+// own, further right, opened by "| Traceback" (or by a nested group).
+func (p Python) parseGroup(block []string) incident.Trace {
+	header := strings.TrimRight(block[0], "\r")
+	own := header[:strings.IndexByte(header, '+')] + "| "
+	group := p.Parse(append([]string{pyTracebackHeader}, pyBoxLines(block[1:], own)...))
+	for i, l := range block[1:] {
+		l = strings.TrimRight(l, "\r")
+		j := strings.Index(l, "| "+pyTracebackHeader)
+		if j < 0 || strings.Trim(l[:j], " |") != "" || strings.HasPrefix(l, own+pyTracebackHeader) {
+			continue
+		}
+		leaf := p.Parse(pyBoxLines(block[1+i:], l[:j+2]))
+		if len(leaf.Frames) > 0 {
+			leaf.Chain = append(leaf.Chain, group)
+			return leaf
+		}
+	}
+	return group
+}
+
+// pyBoxLines returns the lines of a box: those that start with its prefix,
+// from the first, with the prefix cut.
+func pyBoxLines(lines []string, prefix string) []string {
+	var out []string
+	for _, l := range lines {
+		l = strings.TrimRight(l, "\r")
+		if !strings.HasPrefix(l, prefix) {
+			if strings.TrimRight(l, " ") == strings.TrimRight(prefix, " ") {
+				out = append(out, "") // "|" alone: a blank line inside the box
+				continue
+			}
+			break
+		}
+		out = append(out, l[len(prefix):])
+	}
+	return out
 }
 
 // pyAssemble reverses frames to innermost first and makes the last

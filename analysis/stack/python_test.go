@@ -213,3 +213,86 @@ func TestPythonCorpus(t *testing.T) {
 		}
 	}
 }
+
+// TestPythonExceptionGroupRuntime: exception groups (Python 3.11+), what an
+// asyncio.TaskGroup raises when a task fails, read from real runs. The
+// failing task's traceback is the incident; a group built and raised in
+// one place is its own.
+func TestPythonExceptionGroupRuntime(t *testing.T) {
+	tests := []struct {
+		name     string
+		src      string
+		errType  string
+		message  string
+		function string
+		chain    []string
+	}{
+		{name: "TaskGroup, one task fails", src: `import asyncio
+
+async def fetch(key):
+    await asyncio.sleep(0)
+    return {"a": 1}[key]  # CRASH
+
+async def main():
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(fetch("a"))
+        tg.create_task(fetch("b"))
+
+asyncio.run(main())
+`, errType: "KeyError", message: "KeyError: 'b'", function: "fetch", chain: []string{"ExceptionGroup"}},
+		{name: "TaskGroup, two tasks fail", src: `import asyncio
+
+def parse(x):
+    return int(x)  # CRASH
+
+async def fetch(x):
+    await asyncio.sleep(0)
+    return parse(x)
+
+async def main():
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(fetch("a"))
+        tg.create_task(fetch("b"))
+
+asyncio.run(main())
+`, errType: "ValueError", message: "ValueError: invalid literal for int() with base 10: 'a'", function: "parse", chain: []string{"ExceptionGroup"}},
+		{name: "group raised with no sub-tracebacks, nested", src: `def validate(order):
+    raise ExceptionGroup("bad order", [ValueError("qty"), ExceptionGroup("inner", [TypeError("sku")])])  # CRASH
+
+def handle():
+    try:
+        validate({})
+    except* KeyError:
+        pass
+
+handle()
+`, errType: "ExceptionGroup", message: "ExceptionGroup: bad order (2 sub-exceptions)", function: "validate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "prog.py"), []byte(tc.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			stderr := othersRun(t, dir, "python3", "prog.py")
+			if !strings.Contains(stderr, "Exception Group Traceback") {
+				t.Skipf("python3 prints no exception groups (older than 3.11):\n%s", stderr)
+			}
+			tr := othersCheckOneBlock(t, Python{}, stderr)
+			if tr.ErrorType != tc.errType || tr.Message != tc.message {
+				t.Errorf("got %q / %q, want %q / %q", tr.ErrorType, tr.Message, tc.errType, tc.message)
+			}
+			top := othersTopApp(t, tr)
+			want := othersCrashLine(t, tc.src, "# CRASH")
+			if top.Function != tc.function || !strings.HasSuffix(top.Path, "/prog.py") || top.Line != want {
+				t.Errorf("top frame %+v, want %s prog.py:%d", top, tc.function, want)
+			}
+			if got := othersChainTypes(tr); strings.Join(got, ",") != strings.Join(tc.chain, ",") {
+				t.Errorf("chain %v, want %v", got, tc.chain)
+			}
+			if len(tr.Problems) > 0 {
+				t.Errorf("problems %v", tr.Problems)
+			}
+		})
+	}
+}
