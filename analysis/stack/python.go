@@ -24,14 +24,15 @@ import (
 // Exception groups (3.11+, what asyncio.TaskGroup raises when a task fails)
 // print as a box:
 //
-//   - Exception Group Traceback (most recent call last):
-//     |   File "/srv/app/main.py", line 7, in main
-//     | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)
-//     +-+---------------- 1 ----------------
-//     | Traceback (most recent call last):
-//     |   File "/srv/app/fetch.py", line 4, in fetch
-//     | KeyError: 'b'
-//     +------------------------------------
+//	$ python3 main.py
+//	  + Exception Group Traceback (most recent call last):
+//	  |   File "/srv/app/main.py", line 7, in main
+//	  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)
+//	  +-+---------------- 1 ----------------
+//	    | Traceback (most recent call last):
+//	    |   File "/srv/app/fetch.py", line 4, in fetch
+//	    | KeyError: 'b'
+//	    +------------------------------------
 //
 // The first sub-exception with a traceback is primary (the task that
 // failed), the group goes to Chain; a group whose sub-exceptions carry no
