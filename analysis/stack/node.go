@@ -56,8 +56,9 @@ func (Node) Start(line string) bool {
 
 // nodeHeaderClassEnd returns the length of the error class opening a
 // header line ("TypeError: ...", "Error [ERR_X]: ...", "RangeError"), or 0.
-// With strict, the class must end in "Error" (or be an unhandled
-// rejection); otherwise any identifier followed by ':' counts.
+// With strict, the class must end in "Error" or "Exception" (NestJS and
+// many frameworks name theirs NotFoundException) or be an unhandled
+// rejection; otherwise any identifier followed by ':' counts.
 func nodeHeaderClassEnd(line string, strict bool) int {
 	i := 0
 	for i < len(line) && (isLetterByte(line[i]) || line[i] == '_' || line[i] == '$' ||
@@ -70,7 +71,9 @@ func nodeHeaderClassEnd(line string, strict bool) int {
 	if i < len(line) && line[i] != ':' && !strings.HasPrefix(line[i:], " [") {
 		return 0
 	}
-	if strict && !strings.HasSuffix(line[:i], "Error") && line[:i] != "UnhandledPromiseRejection" {
+	name := line[:i]
+	if strict && !strings.HasSuffix(name, "Error") && !(strings.HasSuffix(name, "Exception") && name != "Exception") &&
+		name != "UnhandledPromiseRejection" {
 		return 0
 	}
 	return i

@@ -51,6 +51,14 @@ reserve(0);
 `, errType: "RangeError", message: "RangeError: bad qty 0", function: "reserve"},
 		{name: "unhandled rejection of a value", file: "prog.js", src: `Promise.reject("boom");
 `, errType: "UnhandledPromiseRejection", message: "UnhandledPromiseRejection: This error originated"},
+		{name: "framework exception logged by an error handler", file: "prog.js", src: `class NotFoundException extends Error {
+  constructor(msg) { super(msg); this.name = "NotFoundException"; }
+}
+function find(id) {
+  throw new NotFoundException("order " + id + " not found"); // CRASH
+}
+try { find(42); } catch (e) { console.error(e); process.exitCode = 1; }
+`, errType: "NotFoundException", message: "NotFoundException: order 42 not found", function: "find"},
 		{name: "error with cause", file: "prog.js", src: `function parse(s) {
   return JSON.parse(s); // CRASH
 }
@@ -201,6 +209,9 @@ func TestStartOrdinaryLines(t *testing.T) {
 		{"Traceback (most recent call last):", "python"},
 		{"TypeError: Cannot read properties of undefined (reading 'x')", "node"},
 		{"Error: not found", "node"},
+		{"NotFoundException: order 42 not found", "node"},
+		{"Exception: not a class", ""},
+		{"Completed with 0 exceptions: fine", ""},
 		{"/usr/src/app/index.js:10", "node"},
 		{"file:///usr/src/app/index.mjs:3", "node"},
 		{"node:internal/process/promises:389", "node"},
