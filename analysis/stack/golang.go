@@ -49,7 +49,30 @@ func (Go) Start(line string) bool {
 		strings.HasPrefix(line, "unexpected fault address "):
 		return true
 	}
+	if _, ok := httpPanicValue(line); ok {
+		return true
+	}
 	return isGoroutineHeader(line)
+}
+
+// httpPanicMarker is what net/http logs when it recovers a handler's panic:
+// "2026/11/20 10:42:01 http: panic serving 10.0.0.7:51234: <value>", then
+// the stack. Most Go web services never crash on a handler panic; this is
+// how their panics reach the logs.
+const httpPanicMarker = "http: panic serving "
+
+// httpPanicValue returns the panic value of a net/http recovery line.
+func httpPanicValue(line string) (string, bool) {
+	i := strings.Index(line, httpPanicMarker)
+	if i < 0 {
+		return "", false
+	}
+	rest := line[i+len(httpPanicMarker):] // "addr: value"; an IPv6 addr has no ": "
+	j := strings.Index(rest, ": ")
+	if j < 0 {
+		return "", false
+	}
+	return rest[j+2:], true
 }
 
 // Continue accepts the rest of a crash: the message lines and "[signal ...]"
@@ -260,7 +283,9 @@ func (Go) Parse(block []string) incident.Trace {
 	case h.text != "":
 		t.Message, t.ErrorType = h.text, normalizeMessage(h.text)
 	}
-	if len(h.panics) == 0 && h.fatal == "" {
+	if len(h.panics) == 0 && h.fatal == "" || h.logged {
+		// The stack was printed inside a deferred recover: the handler's
+		// frames first, then panic(...), then the crash site.
 		t.Frames, t.Chain = splitRecovered(t.Frames, t.Chain)
 	}
 	return t
@@ -295,6 +320,7 @@ func (Go) ErrorType(message string) string {
 type header struct {
 	panics    []string // panic values, oldest first, annotations removed
 	recovered bool     // a panic line carried "[recovered"
+	logged    bool     // the panic was recovered and logged by net/http
 	fatal     string   // "fatal error: ..." line
 	text      string   // first free-text line (pkg/errors prints the message first)
 }
@@ -318,6 +344,10 @@ func readHeader(block []string) (header, int) {
 		if isGoroutineHeader(l) || l == "runtime stack:" ||
 			(!hasGoroutine && isFuncLine(l) && i+1 < len(block) && isFileLine(block[i+1])) {
 			return h, i
+		}
+		if v, ok := httpPanicValue(l); ok && len(h.panics) == 0 {
+			h.panics, h.logged = append(h.panics, v), true
+			continue
 		}
 		switch p := strings.TrimPrefix(l, "\t"); {
 		case strings.HasPrefix(p, "panic: "):

@@ -15,6 +15,7 @@ func FuzzGoParse(f *testing.F) {
 	f.Add("fatal error: stack overflow\n\nruntime stack:\nruntime.throw({0x1})\n\t/r/panic.go:1 +0x1 fp=0x1 sp=0x2 pc=0x3\n\ngoroutine 1 gp=0x1 m=0 mp=0x2 [running]:\nmain.f(...)\n")
 	f.Add("main.handler\n\t/app/main.go:42\ncreated by main.main in goroutine 1\n\t:\n...additional frames elided...\n\t/x.go:99999999999999")
 	f.Add("panic: (main.T) 0x1\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x1]\n\ngoroutine 1 [running]:\n(\n)\n\t\t\nrax    0x0")
+	f.Add("2026/11/20 10:42:01 http: panic serving [::1]:5: runtime error: x\ngoroutine 9 [running]:\nnet/http.(*conn).serve.func1()\n\t/go/src/net/http/server.go:1 +0x1\npanic({0x1, 0x2})\n\t/go/src/runtime/panic.go:2\nmain.h(...)\n\t/app/h.go:3")
 	f.Fuzz(func(t *testing.T, in string) {
 		lines := strings.Split(in, "\n")
 		var blocks [][]string

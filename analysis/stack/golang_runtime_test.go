@@ -88,6 +88,42 @@ func TestGoRuntimeCrashes(t *testing.T) {
 	}
 }
 
+// TestGoHTTPPanicRuntime: a web service's handler panics and net/http
+// recovers it, logging "http: panic serving ADDR: VALUE" and the stack
+// printed inside its deferred recover. The panic value is the message, the
+// crash site is below panic(...), and net/http's recover is the chain.
+func TestGoHTTPPanicRuntime(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go toolchain not on PATH")
+	}
+	src, markers := goWriteCrasher(t)
+	for _, build := range []struct {
+		name  string
+		flags []string
+	}{{"default", nil}, {"trimpath", []string{"-trimpath"}}} {
+		t.Run(build.name, func(t *testing.T) {
+			bin := goBuildCrasher(t, goBin, filepath.Join(src, "httpd"), build.flags)
+			stderr := goRunCrasher(t, bin, "serve", "")
+			if !strings.Contains(stderr, "http: panic serving 127.0.0.1:") {
+				t.Fatalf("net/http logged no recovered panic:\n%s", stderr)
+			}
+			tr := Go{}.Parse(goOneBlock(t, Go{}, stderr))
+			if tr.ErrorType != "runtime error: index out of range" || tr.Message != "runtime error: index out of range [4] with length 3" {
+				t.Errorf("got %q / %q", tr.ErrorType, tr.Message)
+			}
+			goCheckTopFrame(t, tr.Frames, "github.com/acme/shop/cart.(*Cart).Item", markers["CRASH:index"], build.name == "trimpath")
+			if len(tr.Chain) != 1 || len(tr.Chain[0].Frames) == 0 || tr.Chain[0].Frames[0].Function != "net/http.(*conn).serve.func1" {
+				t.Errorf("chain %+v, want net/http's recover", tr.Chain)
+			}
+			if tr.Goroutine <= 1 || len(tr.Problems) > 0 {
+				t.Errorf("goroutine %d, problems %q", tr.Goroutine, tr.Problems)
+			}
+			goCheckLibraryFlags(t, tr.Frames)
+		})
+	}
+}
+
 // goMarker is where a "// CRASH:<mode>" comment sits.
 type goMarker struct {
 	file string // module-relative, e.g. "cart/cart.go"
