@@ -52,7 +52,7 @@ func (Go) Start(line string) bool {
 	if _, ok := httpPanicValue(line); ok {
 		return true
 	}
-	return isGoroutineHeader(line)
+	return isGoroutineHeader(line) || ginStart(line)
 }
 
 // httpPanicMarker is what net/http logs when it recovers a handler's panic:
@@ -83,6 +83,9 @@ func (Go) Continue(block []string, line string) bool {
 	if len(block) == 0 {
 		return false
 	}
+	if ginStart(block[0]) {
+		return ginContinue(block, line)
+	}
 	if strings.HasPrefix(block[len(block)-1], "exit status ") {
 		return false
 	}
@@ -100,6 +103,9 @@ func (Go) Continue(block []string, line string) bool {
 // Detect reports whether a structured log field holds a Go stack: a crash
 // header, or a function line followed by a "\t/path/file.go:N" line.
 func (g Go) Detect(block []string) bool {
+	if ginBlockStart(block) >= 0 {
+		return true
+	}
 	for i, l := range block {
 		l = strings.TrimSuffix(l, "\r")
 		if i == 0 && g.Start(l) {
@@ -259,6 +265,9 @@ func isRegisterLine(l string) bool {
 // Parse reads a complete block. It never fails: what it cannot read is named
 // in Problems.
 func (Go) Parse(block []string) incident.Trace {
+	if k := ginBlockStart(block); k >= 0 {
+		return parseGin(block[k:])
+	}
 	t := incident.Trace{Language: "go"}
 	h, rest := readHeader(block)
 	stacks := scanStacks(block[rest:])

@@ -16,6 +16,7 @@ func FuzzGoParse(f *testing.F) {
 	f.Add("main.handler\n\t/app/main.go:42\ncreated by main.main in goroutine 1\n\t:\n...additional frames elided...\n\t/x.go:99999999999999")
 	f.Add("panic: (main.T) 0x1\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x1]\n\ngoroutine 1 [running]:\n(\n)\n\t\t\nrax    0x0")
 	f.Add("2026/11/20 10:42:01 http: panic serving [::1]:5: runtime error: x\ngoroutine 9 [running]:\nnet/http.(*conn).serve.func1()\n\t/go/src/net/http/server.go:1 +0x1\npanic({0x1, 0x2})\n\t/go/src/runtime/panic.go:2\nmain.h(...)\n\t/app/h.go:3")
+	f.Add("\x1b[31m2026/11/24 23:30:09 [Recovery] 2026/11/24 - 23:30:09 panic recovered:\nGET / HTTP/1.1\r\nruntime error: x\n/a/b.go:12 (0x65f6b3)\n\t(*Cart).Item: return c.items[i]\n/c.s:1 (0xzz)\n\t\n\x1b[0m")
 	f.Fuzz(func(t *testing.T, in string) {
 		lines := strings.Split(in, "\n")
 		var blocks [][]string
