@@ -104,14 +104,16 @@ func parseGin(block []string) incident.Trace {
 		if !ok {
 			continue
 		}
-		f := incident.Frame{Path: path, Line: line}
+		fn := ""
 		if i+1 < len(block) && strings.HasPrefix(block[i+1], "\t") {
-			fn, _, _ := strings.Cut(strings.TrimPrefix(block[i+1], "\t"), ": ")
-			f.Function = fn
+			fn, _, _ = strings.Cut(strings.TrimPrefix(block[i+1], "\t"), ": ")
 			i++
 		}
-		f.Library = isLibrary("", path)
-		t.Frames = append(t.Frames, f)
+		if fn == "" {
+			t.Problems = append(t.Problems, "frame "+quoteShort(path)+" has no function line (torn trace?)")
+			continue
+		}
+		t.Frames = append(t.Frames, incident.Frame{Function: fn, Path: path, Line: line, Library: isLibrary("", path)})
 	}
 	t.Message, t.ErrorType = message, panicErrorType(message)
 	if message == "" {
