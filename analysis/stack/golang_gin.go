@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/ansi"
 )
 
 // Gin's Recovery middleware, in front of most Go web services built on Gin,
@@ -25,7 +26,7 @@ import (
 // ginStart reports the first line of a Gin recovery block.
 func ginStart(line string) bool {
 	return strings.Contains(line, "[Recovery] ") &&
-		strings.HasSuffix(strings.TrimRight(stripANSI(line), " \r"), "panic recovered:")
+		strings.HasSuffix(strings.TrimRight(ansi.Strip(line), " \r"), "panic recovered:")
 }
 
 // ginBlockStart returns the index of the recovery line when it is the
@@ -34,7 +35,7 @@ func ginStart(line string) bool {
 func ginBlockStart(block []string) int {
 	for i, l := range block {
 		switch {
-		case strings.TrimSpace(stripANSI(l)) == "":
+		case strings.TrimSpace(ansi.Strip(l)) == "":
 			continue
 		case ginStart(l):
 			return i
@@ -81,7 +82,7 @@ func ginContinue(block []string, line string) bool {
 	if inFrames {
 		return strings.HasPrefix(line, "\t")
 	}
-	return len(block) < maxMessageLines && strings.TrimSpace(stripANSI(line)) != ""
+	return len(block) < maxMessageLines && strings.TrimSpace(ansi.Strip(line)) != ""
 }
 
 // parseGin reads a Gin recovery block. Gin starts its stack below its own
@@ -95,7 +96,7 @@ func parseGin(block []string) incident.Trace {
 		if _, _, ok := ginFileLine(block[i]); ok {
 			break
 		}
-		if l := strings.TrimSpace(stripANSI(block[i])); l != "" {
+		if l := strings.TrimSpace(ansi.Strip(block[i])); l != "" {
 			message = l // the value follows the request dump, when there is one
 		}
 	}
@@ -123,24 +124,4 @@ func parseGin(block []string) incident.Trace {
 		t.Problems = append(t.Problems, "no Go stack frames found")
 	}
 	return t
-}
-
-// stripANSI removes terminal colour sequences (ESC [ ... letter).
-func stripANSI(s string) string {
-	if strings.IndexByte(s, 0x1b) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
-			j := i + 2
-			for j < len(s) && (s[j] < '@' || s[j] > '~') {
-				j++
-			}
-			i = j
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/ansi"
 )
 
 // maxDiffInBody bounds the diff quoted in the pull-request body: GitHub
@@ -260,7 +261,7 @@ func safeLink(u string) string {
 // clean drops control characters (ANSI escapes included) but keeps line
 // breaks and tabs.
 func clean(s string) string {
-	s = stripANSI(s)
+	s = ansi.Strip(s)
 	return strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\t' {
 			return r
@@ -276,26 +277,6 @@ func clean(s string) string {
 func oneLine(s string) string {
 	s = strings.NewReplacer("\n", " ", "\t", " ").Replace(clean(s))
 	return strings.TrimSpace(s)
-}
-
-// stripANSI removes CSI escape sequences (colours) that logs often carry.
-func stripANSI(s string) string {
-	if !strings.Contains(s, "\x1b[") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
-			j := i + 2
-			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
-				j++
-			}
-			i = j
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func truncate(s string, n int) string {
