@@ -40,14 +40,11 @@ func newFixture(t *testing.T, name string) *fixture {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	repo := filepath.Join(dir, "repo")
-	if _, err := s.Materialize(context.Background(), repo); err != nil {
-		t.Fatal(err)
-	}
-	src, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
+	made, err := s.Make(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	repo, src, deploys := made.Repo, made.Logs, made.Deploys
 	all, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)

@@ -45,14 +45,11 @@ func newPushFixture(t testing.TB, name string, pc correlator.PushConfig) *pushFi
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	repo := filepath.Join(dir, "repo")
-	if _, err := s.Materialize(context.Background(), repo); err != nil {
-		t.Fatal(err)
-	}
-	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
+	made, err := s.Make(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	repo, logs, deploys := made.Repo, made.Logs, made.Deploys
 	f := &pushFixture{}
 	if _, err := telemetry.NewFileSource(logs, nil).Fetch(context.Background(), telemetry.Query{}, func(e incident.Event) error {
 		f.events = append(f.events, e)

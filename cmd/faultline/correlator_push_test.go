@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"net/http"
@@ -15,9 +14,6 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
-
-	faultline "github.com/faultline-dev/faultline"
-	"github.com/faultline-dev/faultline/internal/scenario"
 )
 
 // agentBatches reads a jsonl log file into push requests of at most n
@@ -100,19 +96,8 @@ func storedPushed(t *testing.T, path string) int {
 // incidents are exactly what `faultline check` reports on the same logs:
 // nothing acknowledged lost, nothing counted twice.
 func TestCorrelatorPushKillRestart(t *testing.T) {
-	s, err := scenario.Load(faultline.Scenarios, "testdata/scenarios/demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	repo := filepath.Join(dir, "repo")
-	if _, err := s.Materialize(context.Background(), repo); err != nil {
-		t.Fatal(err)
-	}
-	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := makeScenario(t, "demo")
+	dir, repo, logs, deploys := ms.dir, ms.repo, ms.logs, ms.deploys
 	want := checkJSON(t, "--repo", repo, "--logs", logs, "--deploys", deploys)
 	if len(want) == 0 {
 		t.Fatal("check found no incidents")

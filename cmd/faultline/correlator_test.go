@@ -18,9 +18,7 @@ import (
 	"testing"
 	"time"
 
-	faultline "github.com/faultline-dev/faultline"
 	"github.com/faultline-dev/faultline/incident"
-	"github.com/faultline-dev/faultline/internal/scenario"
 	"github.com/faultline-dev/faultline/store/pgtest"
 	"github.com/faultline-dev/faultline/telemetry"
 	"github.com/faultline-dev/faultline/telemetry/lokitest"
@@ -162,19 +160,8 @@ func waitPolls(t *testing.T, p *correlatorProc, n int) {
 func TestCorrelatorMatchesCheck(t *testing.T) {
 	for _, name := range []string{"demo", "java-aioobe-caused-by", "go-nilmap-buildpath"} {
 		t.Run(name, func(t *testing.T) {
-			s, err := scenario.Load(faultline.Scenarios, "testdata/scenarios/"+name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			repo := filepath.Join(dir, "repo")
-			if _, err := s.Materialize(context.Background(), repo); err != nil {
-				t.Fatal(err)
-			}
-			logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			ms := makeScenario(t, name)
+			dir, repo, logs, deploys := ms.dir, ms.repo, ms.logs, ms.deploys
 			loki := lokitest.New()
 			defer loki.Close()
 			start, _ := pushFile(t, loki.URL, logs)

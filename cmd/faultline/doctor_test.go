@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	faultline "github.com/faultline-dev/faultline"
-	"github.com/faultline-dev/faultline/internal/scenario"
 	"github.com/faultline-dev/faultline/telemetry/lokitest"
 )
 
@@ -25,20 +23,8 @@ type doctorEnv struct {
 
 func newDoctorEnv(t *testing.T) doctorEnv {
 	t.Helper()
-	s, err := scenario.Load(faultline.Scenarios, "testdata/scenarios/demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	repo := filepath.Join(dir, "repo")
-	if _, err := s.Materialize(context.Background(), repo); err != nil {
-		t.Fatal(err)
-	}
-	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doctorEnv{repo, logs, deploys}
+	ms := makeScenario(t, "demo")
+	return doctorEnv{ms.repo, ms.logs, ms.deploys}
 }
 
 // requireToken puts Loki behind a bearer token, as a gateway would.

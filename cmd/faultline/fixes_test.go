@@ -114,14 +114,11 @@ func TestScenarioFixes(t *testing.T) {
 func fixScenario(t *testing.T, s *scenario.Scenario) []fixOutcome {
 	ctx := context.Background()
 	dir := t.TempDir()
-	repo := filepath.Join(dir, "repo")
-	if _, err := s.Materialize(ctx, repo); err != nil {
-		t.Fatalf("materialize: %v", err)
-	}
-	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
+	made, err := s.Make(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	repo, logs, deploys := made.Repo, made.Logs, made.Deploys
 	var stdout, stderr bytes.Buffer
 	if code := run(ctx, []string{"check", "--repo", repo, "--logs", logs, "--deploys", deploys, "--format", "json"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("check exited %d: %s", code, stderr.String())

@@ -13,12 +13,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	faultline "github.com/faultline-dev/faultline"
 	"github.com/faultline-dev/faultline/codeactions"
 	"github.com/faultline-dev/faultline/codeactions/llm"
 	"github.com/faultline-dev/faultline/config"
 	"github.com/faultline-dev/faultline/incident"
-	"github.com/faultline-dev/faultline/internal/scenario"
 	"github.com/faultline-dev/faultline/lsp"
 )
 
@@ -27,20 +25,9 @@ import (
 // the real langchaingo client, and offers the answer only after it applied
 // and the package built. With send_code off, nothing is sent at all.
 func TestLLMFixBehindRules(t *testing.T) {
-	s, err := scenario.Load(faultline.Scenarios, "testdata/scenarios/go-concurrent-map")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
+	ms := makeScenario(t, "go-concurrent-map")
+	s, dir, repo, logs, deploys := ms.s, ms.dir, ms.repo, ms.logs, ms.deploys
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	repo := filepath.Join(dir, "repo")
-	if _, err := s.Materialize(context.Background(), repo); err != nil {
-		t.Fatal(err)
-	}
-	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := s.Expect.Incidents[0]
 	before, err := os.ReadFile(filepath.Join(repo, want.File))
 	if err != nil {
@@ -171,20 +158,9 @@ func fakeOpenAI(t *testing.T, answer string) (*httptest.Server, *atomic.Int32, *
 // "Ask llm:openai for a fix"; choosing it returns the model's change as an
 // edit of the open document, after it applied and built.
 func TestLSPFixerAsksLLM(t *testing.T) {
-	s, err := scenario.Load(faultline.Scenarios, "testdata/scenarios/go-concurrent-map")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
+	ms := makeScenario(t, "go-concurrent-map")
+	dir, repo, logs, deploys := ms.dir, ms.repo, ms.logs, ms.deploys
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
-	repo := filepath.Join(dir, "repo")
-	if _, err := s.Materialize(context.Background(), repo); err != nil {
-		t.Fatal(err)
-	}
-	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	incs := checkJSON(t, "--repo", repo, "--logs", logs, "--deploys", deploys)
 	inc := incs[0]
 	path := filepath.Join(repo, inc.Location.File)

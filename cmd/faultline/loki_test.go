@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -17,9 +16,7 @@ import (
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
 
-	faultline "github.com/faultline-dev/faultline"
 	"github.com/faultline-dev/faultline/incident"
-	"github.com/faultline-dev/faultline/internal/scenario"
 	"github.com/faultline-dev/faultline/telemetry/lokitest"
 )
 
@@ -31,19 +28,8 @@ import (
 func TestLokiSourceMatchesFileSource(t *testing.T) {
 	for _, name := range []string{"demo", "py-zerodiv", "go-nilmap-buildpath", "java-aioobe-caused-by"} {
 		t.Run(name, func(t *testing.T) {
-			s, err := scenario.Load(faultline.Scenarios, "testdata/scenarios/"+name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			repo := filepath.Join(dir, "repo")
-			if _, err := s.Materialize(context.Background(), repo); err != nil {
-				t.Fatal(err)
-			}
-			logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			ms := makeScenario(t, name)
+			repo, logs, deploys := ms.repo, ms.logs, ms.deploys
 			srv := lokitest.New()
 			defer srv.Close()
 			start, end := pushFile(t, srv.URL, logs)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -100,15 +99,11 @@ func TestScenarios(t *testing.T) {
 // process, through the same flags a user types.
 func checkScenario(t *testing.T, s *scenario.Scenario) []incident.Incident {
 	t.Helper()
-	dir := t.TempDir()
-	repo := filepath.Join(dir, "repo")
-	if _, err := s.Materialize(context.Background(), repo); err != nil {
-		t.Fatalf("%s: materialize: %v", s.Name, err)
-	}
-	logs, deploys, err := s.WriteInputs(filepath.Join(dir, "in"))
+	made, err := s.Make(context.Background(), t.TempDir())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", s.Name, err)
 	}
+	repo, logs, deploys := made.Repo, made.Logs, made.Deploys
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"check", "--repo", repo, "--logs", logs, "--deploys", deploys, "--format", "json"}, &stdout, &stderr)
 	if code != 0 {

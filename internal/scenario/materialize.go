@@ -132,6 +132,25 @@ func (s *Scenario) WriteInputs(dir string) (logs, deploys string, err error) {
 	return out[0], out[1], nil
 }
 
+// Made is a scenario made real on disk: its repository and its inputs.
+type Made struct {
+	Repo, Logs, Deploys string
+}
+
+// Make materializes the repository under dir/repo and writes the inputs
+// under dir/in: what a test needs to run the commands on a scenario.
+func (s *Scenario) Make(ctx context.Context, dir string) (Made, error) {
+	m := Made{Repo: filepath.Join(dir, "repo")}
+	if _, err := s.Materialize(ctx, m.Repo); err != nil {
+		return Made{}, err
+	}
+	var err error
+	if m.Logs, m.Deploys, err = s.WriteInputs(filepath.Join(dir, "in")); err != nil {
+		return Made{}, err
+	}
+	return m, nil
+}
+
 func sortedKeys(m map[string][]byte) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
