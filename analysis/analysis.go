@@ -109,6 +109,10 @@ func (a *Analyzer) Add(e incident.Event) {
 // the same as with every entry fed to Add.
 func (a *Analyzer) Candidate(line string) bool { return a.reasm.Candidate(line) }
 
+// CandidateEscaped is Candidate for a line still escaped inside a JSON
+// string (see telemetry.EscapedGate).
+func (a *Analyzer) CandidateEscaped(raw string) bool { return a.reasm.CandidateEscaped(raw) }
+
 // Skip takes note of an entry that Candidate refused, unless its stream is
 // in the middle of a trace: then it returns false and the entry must be
 // fed to Add.

@@ -118,15 +118,26 @@ func RunMany(ctx context.Context, wss []*Workspace, sources []telemetry.Source, 
 
 // runGate lets a source skip the entries no Analyzer of a run needs; the
 // ones it skips still count, and still tell the VersionWatch which version
-// was running when.
+// was running when. It refuses escaped lines before they are decoded.
 type runGate struct {
 	as       []*Analyzer
 	versions *telemetry.VersionWatch
 }
 
+var _ telemetry.EscapedGate = runGate{}
+
 func (g runGate) Candidate(line string) bool {
 	for _, a := range g.as {
 		if a.Candidate(line) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g runGate) CandidateEscaped(raw string) bool {
+	for _, a := range g.as {
+		if a.CandidateEscaped(raw) {
 			return true
 		}
 	}

@@ -114,9 +114,15 @@ func cachedLabels(cache map[string]map[string]string, raw []byte) (map[string]st
 // parseTimestamp accepts an RFC3339 string (logcli's form), a unix
 // nanosecond string (Loki's API form) or a bare nanosecond number.
 func parseTimestamp(raw json.RawMessage) (time.Time, bool) {
+	return (*minuteCache)(nil).parseTimestamp(raw)
+}
+
+// parseTimestamp is the package's parseTimestamp using and filling c,
+// which may be nil.
+func (c *minuteCache) parseTimestamp(raw []byte) (time.Time, bool) {
 	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
 		b := raw[1 : len(raw)-1]
-		if t, ok := rfc3339(b); ok {
+		if t, ok := c.rfc3339(b); ok {
 			return t, true
 		}
 		s := string(b)
@@ -134,6 +140,20 @@ func parseTimestamp(raw json.RawMessage) (time.Time, bool) {
 // anything else it returns false and time.Parse decides. It is as exact as
 // time.Parse, only without its generality: every entry's time is read.
 func rfc3339(b []byte) (time.Time, bool) {
+	return (*minuteCache)(nil).rfc3339(b)
+}
+
+// minuteCache remembers the last minute rfc3339 read ("2006-01-02T15:04"
+// and its Unix time): the entries of a log file come minutes apart at
+// most, and working out the date was half the cost of reading a time.
+type minuteCache struct {
+	key  [16]byte
+	unix int64
+	ok   bool
+}
+
+// rfc3339 is the package's rfc3339 using and filling c, which may be nil.
+func (c *minuteCache) rfc3339(b []byte) (time.Time, bool) {
 	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
 		return time.Time{}, false
 	}
@@ -147,15 +167,28 @@ func rfc3339(b []byte) (time.Time, bool) {
 		}
 		return n, true
 	}
-	year, ok1 := num(b[0:4])
-	month, ok2 := num(b[5:7])
-	day, ok3 := num(b[8:10])
-	hour, ok4 := num(b[11:13])
-	minute, ok5 := num(b[14:16])
-	sec, ok6 := num(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 28 && day > daysIn(month, year) ||
-		hour > 23 || minute > 59 || sec > 59 {
+	sec, ok := num(b[17:19])
+	if !ok || sec > 59 {
 		return time.Time{}, false
+	}
+	var minute int64
+	if c != nil && c.ok && string(c.key[:]) == string(b[:16]) {
+		minute = c.unix
+	} else {
+		year, ok1 := num(b[0:4])
+		month, ok2 := num(b[5:7])
+		day, ok3 := num(b[8:10])
+		hour, ok4 := num(b[11:13])
+		min, ok5 := num(b[14:16])
+		if !(ok1 && ok2 && ok3 && ok4 && ok5) || month < 1 || month > 12 || day < 1 || day > 28 && day > daysIn(month, year) ||
+			hour > 23 || min > 59 {
+			return time.Time{}, false
+		}
+		minute = time.Date(year, time.Month(month), day, hour, min, 0, 0, time.UTC).Unix()
+		if c != nil {
+			copy(c.key[:], b[:16])
+			c.unix, c.ok = minute, true
+		}
 	}
 	i, nsec := 19, 0
 	if b[i] == '.' {
@@ -189,8 +222,7 @@ func rfc3339(b []byte) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	return t.Add(-time.Duration(offset) * time.Second), true
+	return time.Unix(minute+int64(sec)-int64(offset), int64(nsec)).UTC(), true
 }
 
 func daysIn(month, year int) int {

@@ -17,9 +17,10 @@ type jsonlTokens struct {
 	known map[string]string
 	line  []byte // the quoted line string
 	// escaped and nonASCII say whether line holds escapes or bytes past
-	// ASCII: when neither, its content is its decoded value.
-	escaped, nonASCII bool
-	ts                []byte // the timestamp, a string or a number
+	// ASCII: when neither, its content is its decoded value. uEscaped says
+	// whether one of the escapes is a \uXXXX.
+	escaped, uEscaped, nonASCII bool
+	ts                          []byte // the timestamp, a string or a number
 }
 
 // fastJSONLine reads the shape logcli writes, one object holding "labels" (a
@@ -82,11 +83,11 @@ func fastJSONLine(b []byte, known map[string]map[string]string) (t jsonlTokens, 
 			}
 			t.labels, t.known, i = b[i:end], nil, end
 		case "line":
-			end, escaped, nonASCII, ok := scanString(b, i)
+			end, esc, nonASCII, ok := scanString(b, i)
 			if !ok {
 				return t, false
 			}
-			t.line, t.escaped, t.nonASCII, i, haveLine = b[i:end], escaped, nonASCII, end, true
+			t.line, t.escaped, t.uEscaped, t.nonASCII, i, haveLine = b[i:end], esc != 0, esc&escUnicode != 0, nonASCII, end, true
 		case "timestamp":
 			end, ok := scalar(b, i)
 			if !ok {
@@ -190,12 +191,20 @@ func checkString(b []byte, i int) (int, bool) {
 	return end, ok
 }
 
-// scanString is checkString that also reports whether the string holds
-// escapes or bytes past ASCII. It tests eight bytes at a time, since most
-// of a log line is plain text.
-func scanString(b []byte, i int) (end int, escaped, nonASCII, ok bool) {
+// escapes says which escapes a JSON string holds.
+type escapes uint8
+
+const (
+	escAny     escapes = 1 << iota // any escape
+	escUnicode                     // a \uXXXX escape
+)
+
+// scanString is checkString that also reports the string's escapes and
+// whether it holds bytes past ASCII. It tests eight bytes at a time, since
+// most of a log line is plain text.
+func scanString(b []byte, i int) (end int, escaped escapes, nonASCII, ok bool) {
 	if i >= len(b) || b[i] != '"' {
-		return 0, false, false, false
+		return 0, 0, false, false
 	}
 	j := i + 1
 	for {
@@ -207,36 +216,37 @@ func scanString(b []byte, i int) (end int, escaped, nonASCII, ok bool) {
 			j += 8
 		}
 		if j >= len(b) {
-			return 0, false, false, false
+			return 0, 0, false, false
 		}
 		switch c := b[j]; {
 		case c == '"':
 			return j + 1, escaped, nonASCII, true
 		case c < 0x20:
-			return 0, false, false, false
+			return 0, 0, false, false
 		case c >= utf8.RuneSelf:
 			nonASCII = true
 			j++
 		case c == '\\':
-			escaped = true
+			escaped |= escAny
 			if j+1 >= len(b) {
-				return 0, false, false, false
+				return 0, 0, false, false
 			}
 			j++
 			switch b[j] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
+				escaped |= escUnicode
 				if j+4 >= len(b) {
-					return 0, false, false, false
+					return 0, 0, false, false
 				}
 				for _, h := range b[j+1 : j+5] {
 					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return 0, false, false, false
+						return 0, 0, false, false
 					}
 				}
 				j += 4
 			default:
-				return 0, false, false, false
+				return 0, 0, false, false
 			}
 			j++
 		default: // a plain byte of the last word
@@ -405,6 +415,40 @@ func appendDecoded(dst []byte, b []byte, i int) ([]byte, int, bool) {
 		}
 	}
 	return dst, 0, false
+}
+
+// appendUnescaped appends the decoded content of a JSON string that
+// scanString has checked and found to be ASCII (s is what lies between the
+// quotes). The checks done, decoding is copying the runs between
+// backslashes, which bytes.IndexByte finds many bytes at a time.
+func appendUnescaped(dst, s []byte) []byte {
+	for {
+		k := bytes.IndexByte(s, '\\')
+		if k < 0 || k+1 >= len(s) {
+			return append(dst, s...)
+		}
+		dst = append(dst, s[:k]...)
+		next := k + 2
+		switch c := s[k+1]; c {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, n, _ := unicodeEscape(s, k+1)
+			dst = utf8.AppendRune(dst, r)
+			next = n
+		default: // '"', '\\', '/'
+			dst = append(dst, c)
+		}
+		s = s[next:]
+	}
 }
 
 // unicodeEscape reads \uXXXX (b[j] == 'u'), combining a surrogate pair.

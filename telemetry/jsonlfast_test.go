@@ -91,6 +91,15 @@ func FuzzFastJSONLine(f *testing.F) {
 // time.Parse: when it accepts, it must give the same instant.
 func rfc3339MatchesTimeParse(t *testing.T, s string) {
 	got, ok := rfc3339([]byte(s))
+	// A minute cache filled by this string, or by another one of the same
+	// minute, changes nothing.
+	var c minuteCache
+	for _, warm := range []string{s, s[:min(len(s), 16)] + ":07.25Z", s} {
+		c.rfc3339([]byte(warm))
+		if cached, cok := c.rfc3339([]byte(s)); cok != ok || cached != got {
+			t.Fatalf("rfc3339(%q) with a cache warmed by %q = %v, %v; without = %v, %v", s, warm, cached, cok, got, ok)
+		}
+	}
 	if !ok {
 		return
 	}
@@ -110,6 +119,8 @@ var rfc3339Cases = []struct {
 	{"2026-11-20T10:42:01.123456789Z", true},
 	{"2026-11-20T10:42:01Z", true},
 	{"2026-11-20T10:42:01.5+02:00", true},
+	{"2026-11-20T10:42:59.999-00:00", true},
+	{"2026-11-20T10:42:5xZ", false},
 	{"2026-11-20T10:42:01.000000001-07:30", true},
 	{"2024-02-29T23:59:59Z", true},
 	{"2026-02-29T10:00:00Z", false},  // not a leap year
@@ -137,4 +148,40 @@ func FuzzRFC3339(f *testing.F) {
 		f.Add(c.in)
 	}
 	f.Fuzz(rfc3339MatchesTimeParse)
+}
+
+// unescapedMatchesDecode checks the decoder for checked ASCII strings
+// against the general one, on every string scanString accepts as ASCII.
+func unescapedMatchesDecode(t *testing.T, content string) {
+	tok := []byte(`"` + content + `"`)
+	end, _, nonASCII, ok := scanString(tok, 0)
+	if !ok || end != len(tok) || nonASCII {
+		return
+	}
+	want, _, _ := appendDecoded(nil, tok, 0)
+	if got := appendUnescaped(nil, tok[1:len(tok)-1]); string(got) != string(want) {
+		t.Fatalf("appendUnescaped(%q) = %q, appendDecoded = %q", content, got, want)
+	}
+}
+
+var unescapedCases = []string{
+	``, `plain`, `a \"quoted\" word`, `\\`, `ends with \\\\`, `\n\t\r\b\f\/`,
+	`\u00e9t\u00e9`, `\ud83d\ude00 pair`, `\ud83d lone`, `\ude00 low`, `\u0000`,
+	`{\"msg\":\"x\",\"stack\":\"a\\nb\"}`,
+}
+
+func TestAppendUnescaped(t *testing.T) {
+	for _, c := range unescapedCases {
+		unescapedMatchesDecode(t, c)
+	}
+	if got := string(appendUnescaped(nil, []byte(`a\"b\\c\nd\u00e9`))); got != "a\"b\\c\nd\u00e9" {
+		t.Fatalf("appendUnescaped = %q", got)
+	}
+}
+
+func FuzzAppendUnescaped(f *testing.F) {
+	for _, c := range unescapedCases {
+		f.Add(c)
+	}
+	f.Fuzz(unescapedMatchesDecode)
 }

@@ -78,6 +78,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 		go func() {
 			defer wg.Done()
 			w := jsonlWorker{cache: map[string]map[string]string{}, gate: r.q.Gate}
+			w.escGate, _ = r.q.Gate.(EscapedGate)
 			for c := range work {
 				w.decode(c)
 				close(c.done)
@@ -281,7 +282,9 @@ func discardLine(src io.Reader) ([]byte, int64, error) {
 type jsonlWorker struct {
 	cache   map[string]map[string]string
 	gate    Gate
+	escGate EscapedGate // gate, when it is one
 	scratch []byte
+	minute  minuteCache
 }
 
 func (w *jsonlWorker) decode(c *jsonlChunk) {
@@ -314,7 +317,7 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 		}
 		return jsonlRec{kind: recEvent, ev: ev}
 	}
-	ts, ok := parseTimestamp(t.ts)
+	ts, ok := w.minute.parseTimestamp(t.ts)
 	if !ok {
 		return jsonlRec{kind: recMalformed, problem: fmt.Sprintf("bad timestamp %.40s", t.ts)}
 	}
@@ -327,16 +330,29 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 	ev := incident.Event{Time: ts, Labels: labels}
 	tok := t.line
 	text := tok[1 : len(tok)-1]
-	if t.escaped || t.nonASCII && !utf8.Valid(text) {
+	if w.gate != nil && t.escaped && !t.uEscaped && w.escGate != nil && !w.escGate.CandidateEscaped(unsafeString(text)) {
+		return w.plain(buf, tok, ev)
+	}
+	switch {
+	case t.escaped && !t.nonASCII:
+		w.scratch = appendUnescaped(w.scratch[:0], text)
+		text = w.scratch
+	case t.escaped || t.nonASCII && !utf8.Valid(text):
 		w.scratch, _, _ = appendDecoded(w.scratch[:0], tok, 0)
 		text = w.scratch
 	}
 	if w.gate != nil && !w.gate.Candidate(unsafeString(text)) {
-		start := cap(buf) - cap(tok) // tok is a slice of buf
-		return jsonlRec{kind: recPlain, ev: ev, lo: int32(start), hi: int32(start + len(tok))}
+		return w.plain(buf, tok, ev)
 	}
 	ev.Line, _ = truncateString(string(text))
 	return jsonlRec{kind: recEvent, ev: ev}
+}
+
+// plain is the record of an entry the gate refused: its line stays
+// undecoded in buf unless Skip wants it after all.
+func (w *jsonlWorker) plain(buf, tok []byte, ev incident.Event) jsonlRec {
+	start := cap(buf) - cap(tok) // tok is a slice of buf
+	return jsonlRec{kind: recPlain, ev: ev, lo: int32(start), hi: int32(start + len(tok))}
 }
 
 // unsafeString views b as a string for a call that does not keep it.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,7 +153,8 @@ func TestParallelJSONLMatchesSequential(t *testing.T) {
 // keepGate wants the lines that say keep=true, and every line of pod b.
 type keepGate struct{ skipped []time.Time }
 
-func (*keepGate) Candidate(line string) bool { return strings.Contains(line, "keep=true") }
+func (*keepGate) Candidate(line string) bool  { return strings.Contains(line, "keep=true") }
+func (g *keepGate) skippedTimes() []time.Time { return g.skipped }
 func (g *keepGate) Skip(labels map[string]string, t time.Time) bool {
 	if labels["pod"] == "b" {
 		return false
@@ -165,13 +167,40 @@ func (g *keepGate) Skip(labels map[string]string, t time.Time) bool {
 // entries the gate asks for, in order, and hands every other entry of the
 // window to Skip.
 func TestGate(t *testing.T) {
+	checkGate(t, &keepGate{})
+}
+
+// escKeepGate is keepGate refusing escaped lines before they are decoded.
+type escKeepGate struct {
+	keepGate
+	escaped atomic.Int64
+}
+
+func (g *escKeepGate) CandidateEscaped(raw string) bool {
+	g.escaped.Add(1)
+	return strings.Contains(raw, "keep=true")
+}
+
+// TestEscapedGate checks that refusing lines in their escaped form
+// changes nothing in what is delivered and skipped.
+func TestEscapedGate(t *testing.T) {
+	g := &escKeepGate{}
+	checkGate(t, g)
+	if g.escaped.Load() == 0 {
+		t.Fatal("CandidateEscaped was never asked: the file has escaped lines")
+	}
+}
+
+func checkGate(t *testing.T, g interface {
+	Gate
+	skippedTimes() []time.Time
+}) {
 	data := messyJSONL(t, 3000, 4)
 	path := filepath.Join(t.TempDir(), "messy.jsonl")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	all, allSt := sequentialJSONL(t, path, data, Query{})
-	g := &keepGate{}
 	got, st, err := collect(t, NewFileSource(path, nil), Query{Gate: g})
 	if err != nil {
 		t.Fatal(err)
@@ -191,8 +220,8 @@ func TestGate(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("gate delivered %d entries, want %d", len(got), len(want))
 	}
-	if !reflect.DeepEqual(g.skipped, skipped) {
-		t.Fatalf("Skip saw %d entries, want %d", len(g.skipped), len(skipped))
+	if !reflect.DeepEqual(g.skippedTimes(), skipped) {
+		t.Fatalf("Skip saw %d entries, want %d", len(g.skippedTimes()), len(skipped))
 	}
 	if st.Entries != allSt.Entries || st.Malformed != allSt.Malformed {
 		t.Fatalf("stats with gate %+v, without %+v", st, allSt)

@@ -3,6 +3,8 @@ package reassemble
 import (
 	"strings"
 	"testing"
+
+	"github.com/faultline-dev/faultline/analysis/stack/stacktest"
 )
 
 // mayHoldTraceReference is the plain statement of mayHoldTrace: one
@@ -47,4 +49,66 @@ func FuzzMayHoldTrace(f *testing.F) {
 			t.Fatalf("mayHoldTrace(%q) = %v, want %v", line, got, want)
 		}
 	})
+}
+
+// checkCandidateEscaped checks CandidateEscaped's contract on one line:
+// when Candidate accepts it, CandidateEscaped accepts it in every escaped
+// form a JSON source may hold it in.
+func checkCandidateEscaped(t *testing.T, r *Reassembler, line string) {
+	for _, slash := range []bool{false, true} {
+		raw, ok := stacktest.EscapeJSON(line, slash)
+		if !ok {
+			continue
+		}
+		if r.Candidate(line) && !r.CandidateEscaped(raw) {
+			t.Fatalf("Candidate(%q) but not CandidateEscaped(%q)", line, raw)
+		}
+	}
+}
+
+// escapedCases add line endings, which Candidate trims, and escaped
+// backslashes before them, which it does not.
+var escapedCases = []string{
+	"java.lang.IllegalStateException\r\n", "TypeError\n", "/usr/src/app/index.js:10\r",
+	"C:\\app\\x.js:10\r\n\r\n", "ends in a backslash and n\\n", "x\\\r",
+	"goroutine 1 [running]:\r\n", "panic: boom\n",
+}
+
+func TestCandidateEscaped(t *testing.T) {
+	r := New(func(Occurrence) {})
+	accepted := 0
+	for _, c := range append(append([]string(nil), hintCases...), escapedCases...) {
+		checkCandidateEscaped(t, r, c)
+		if r.Candidate(c) {
+			accepted++
+		}
+	}
+	if accepted < 10 {
+		t.Fatalf("only %d of the cases are candidates: the test checks little", accepted)
+	}
+	for _, noise := range []string{
+		`{"time":"2026-11-20T10:42:01Z","level":"INFO","msg":"request served","status":200}`,
+		`10.0.3.7 - - [20/Nov/2026:10:42:01 +0000] "GET /api/cart/7 HTTP/1.1" 200 512`,
+		`level=info caller=worker.go:12 msg="processed batch"`,
+	} {
+		raw, _ := stacktest.EscapeJSON(noise, false)
+		if r.CandidateEscaped(raw) {
+			t.Errorf("CandidateEscaped(%q) = true for a line that holds no trace", raw)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{`a\r\n`, "a"}, {`a\\n`, `a\\n`}, {`a\\\n`, `a\\`}, {`\n`, ""}, {`n`, "n"}, {``, ""},
+	} {
+		if got := trimEscapedEOL(c.in); got != c.want {
+			t.Errorf("trimEscapedEOL(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func FuzzCandidateEscaped(f *testing.F) {
+	for _, c := range append(append([]string(nil), hintCases...), escapedCases...) {
+		f.Add(c)
+	}
+	r := New(func(Occurrence) {})
+	f.Fuzz(func(t *testing.T, line string) { checkCandidateEscaped(t, r, line) })
 }

@@ -63,32 +63,57 @@ type Reassembler struct {
 	MaxForeign int
 
 	emit    func(Occurrence)
-	streams map[string]*block
+	streams map[string]*block // the open blocks by stream key
 	stats   Stats
-	keys    map[uintptr]streamKey
+	keys    map[uintptr]labelsMemo
+	// slots holds a slot for every key in keys and every open block.
+	slots map[string]*slot
 }
 
-// streamKey caches a label set's rendered key. Sources hand out one shared,
-// read-only map per stream, so the map's identity names the stream; the
-// cache holds the map, so its address cannot be reused while cached.
-type streamKey struct {
+// slot says whether a stream has an open block, reachable from a label
+// set's identity in one lookup: Idle is asked for most entries of a log.
+type slot struct {
+	key  string
+	open *block // nil when the stream has no open block
+}
+
+// labelsMemo caches a label set's stream slot. Sources hand out one shared,
+// read-only map per stream, so the map's identity names the stream (a
+// stream may have several maps: one per reading goroutine); the memo holds
+// the map, so its address cannot be reused while cached.
+type labelsMemo struct {
 	labels map[string]string
-	key    string
+	slot   *slot
 }
 
 const maxStreamKeys = 4096
 
-func (r *Reassembler) streamKey(l map[string]string) string {
+// slotOf returns the slot of the stream of l.
+func (r *Reassembler) slotOf(l map[string]string) *slot {
 	p := reflect.ValueOf(l).Pointer()
 	if k, ok := r.keys[p]; ok && p != 0 {
-		return k.key
+		return k.slot
 	}
-	key := incident.LabelsKey(l)
 	if len(r.keys) >= maxStreamKeys {
 		clear(r.keys)
+		for key, s := range r.slots {
+			if s.open == nil {
+				delete(r.slots, key)
+			}
+		}
 	}
-	r.keys[p] = streamKey{l, key}
-	return key
+	s := r.slotFor(incident.LabelsKey(l))
+	r.keys[p] = labelsMemo{l, s}
+	return s
+}
+
+func (r *Reassembler) slotFor(key string) *slot {
+	s := r.slots[key]
+	if s == nil {
+		s = &slot{key: key}
+		r.slots[key] = s
+	}
+	return s
 }
 
 type block struct {
@@ -112,7 +137,8 @@ func New(emit func(Occurrence)) *Reassembler {
 		MaxForeign: DefaultMaxForeign,
 		emit:       emit,
 		streams:    make(map[string]*block),
-		keys:       make(map[uintptr]streamKey),
+		keys:       make(map[uintptr]labelsMemo),
+		slots:      make(map[string]*slot),
 	}
 }
 
@@ -131,8 +157,8 @@ func (r *Reassembler) Add(e incident.Event) {
 			return
 		}
 	}
-	key := r.streamKey(e.Labels)
-	b := r.streams[key]
+	st := r.slotOf(e.Labels)
+	key, b := st.key, st.open
 	if b != nil {
 		switch {
 		case r.Gap > 0 && e.Time.Sub(b.last) > r.Gap:
@@ -176,10 +202,44 @@ func (r *Reassembler) Candidate(line string) bool {
 	return false
 }
 
+// CandidateEscaped is Candidate for a line that is still the content of a
+// JSON string holding escapes but no \uXXXX one (see
+// telemetry.EscapedGate): it returns false only when Candidate of the
+// decoded line is false. A parser that does not implement
+// stack.EscapedStarter makes it true.
+func (r *Reassembler) CandidateEscaped(raw string) bool {
+	raw = trimEscapedEOL(raw)
+	if len(raw) > 0 && raw[0] == '{' && mayHoldTraceEscaped(raw) {
+		return true
+	}
+	for _, p := range r.Parsers {
+		if es, ok := p.(stack.EscapedStarter); !ok || es.MayStartEscaped(raw) {
+			return true
+		}
+	}
+	return false
+}
+
+// trimEscapedEOL is strings.TrimRight(line, "\r\n") on the escaped form:
+// it drops trailing \r and \n escapes (and not a "\\" followed by an n).
+func trimEscapedEOL(raw string) string {
+	for n := len(raw); n >= 2 && (raw[n-1] == 'r' || raw[n-1] == 'n'); n = len(raw) {
+		slashes := 0
+		for i := n - 2; i >= 0 && raw[i] == '\\'; i-- {
+			slashes++
+		}
+		if slashes%2 == 0 {
+			break
+		}
+		raw = raw[:n-2]
+	}
+	return raw
+}
+
 // Idle reports whether the stream of labels has no open block, so that an
 // entry Candidate refused would change nothing but the count.
 func (r *Reassembler) Idle(labels map[string]string) bool {
-	return len(r.streams) == 0 || r.streams[r.streamKey(labels)] == nil
+	return len(r.streams) == 0 || r.slotOf(labels).open == nil
 }
 
 // Skipped counts an entry that was not fed because Candidate refused it
@@ -211,10 +271,12 @@ func (r *Reassembler) open(key string, e incident.Event, line string) bool {
 		if old := r.streams[key]; old != nil {
 			r.close(key, old)
 		}
-		r.streams[key] = &block{
+		b := &block{
 			parser: p, lines: []string{line}, bytes: len(line),
 			start: e.Time, last: e.Time, labels: e.Labels, origin: e.Origin,
 		}
+		r.streams[key] = b
+		r.slotFor(key).open = b
 		if n := len(r.streams); n > r.stats.OpenStreams {
 			r.stats.OpenStreams = n
 		}
@@ -242,6 +304,9 @@ func (r *Reassembler) CloseIdle(now time.Time) {
 
 func (r *Reassembler) close(key string, b *block) {
 	delete(r.streams, key)
+	if s := r.slots[key]; s != nil {
+		s.open = nil
+	}
 	tr := b.parser.Parse(b.lines)
 	if b.cut {
 		tr.Problems = append(tr.Problems, "trace cut: more lines than the reassembler keeps")

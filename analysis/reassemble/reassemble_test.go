@@ -256,3 +256,42 @@ func topApp(tr incident.Trace) incident.Frame {
 	}
 	return incident.Frame{}
 }
+
+// TestManyLabelSets checks that a trace stays open, and its stream not
+// Idle, across more label sets than the reassembler memoizes, each stream
+// reached through two maps as two reading goroutines hand them out.
+func TestManyLabelSets(t *testing.T) {
+	got, emit := collect()
+	r := New(emit)
+	r.MaxForeign = 1 << 20
+	lines := strings.Split(goPanic, "\n")
+	a1 := map[string]string{"service": "cart", "pod": "a"}
+	a2 := map[string]string{"service": "cart", "pod": "a"} // the same stream, another map
+	ts := t0
+	r.Add(incident.Event{Time: ts, Labels: a1, Line: lines[0]})
+	for i := range 3 * maxStreamKeys {
+		ts = ts.Add(time.Microsecond)
+		other := map[string]string{"service": "noise", "pod": fmt.Sprint(i)}
+		if !r.Idle(other) {
+			t.Fatalf("stream %d is not idle", i)
+		}
+		r.Skipped()
+		if i%1000 == 0 && (r.Idle(a1) || r.Idle(a2)) {
+			t.Fatalf("after %d other label sets the open trace's stream is idle", i)
+		}
+	}
+	for i, l := range lines[1:] {
+		labels := a1
+		if i%2 == 0 {
+			labels = a2
+		}
+		r.Add(incident.Event{Time: ts, Labels: labels, Line: l})
+	}
+	r.Flush()
+	if len(*got) != 1 || len((*got)[0].Trace.Frames) != 2 {
+		t.Fatalf("got %d traces, want the panic with 2 frames: %+v", len(*got), *got)
+	}
+	if !r.Idle(a1) || !r.Idle(a2) {
+		t.Fatal("stream still open after Flush")
+	}
+}

@@ -33,7 +33,18 @@ var (
 // error-level line. Every structured line of a log passes here, so it
 // visits each quote once and looks only at the hints that start with the
 // byte after it.
-func mayHoldTrace(line string) bool {
+func mayHoldTrace(line string) bool { return holdsTraceKey(line, `"`) }
+
+// mayHoldTraceEscaped is mayHoldTrace for a line still escaped inside a
+// JSON string: every quote of the line is there as \", so the byte after
+// each quote is the same, and a key's closing quote is \".
+func mayHoldTraceEscaped(raw string) bool { return holdsTraceKey(raw, `\"`) }
+
+// holdsTraceKey is mayHoldTrace with q the form of the line's quotes.
+func holdsTraceKey(line, q string) bool {
+	key := func(rest, name string) bool {
+		return strings.HasPrefix(rest, name) && strings.HasPrefix(rest[len(name):], q)
+	}
 	caller := false
 	for i := strings.IndexByte(line, '"'); i >= 0 && i+1 < len(line); {
 		rest := line[i+1:]
@@ -43,21 +54,21 @@ func mayHoldTrace(line string) bool {
 				return true
 			}
 		case 'e':
-			if strings.HasPrefix(rest, "exception") || strings.HasPrefix(rest, `exc_info"`) ||
+			if strings.HasPrefix(rest, "exception") || key(rest, "exc_info") ||
 				strings.HasPrefix(rest, "error.stack") || strings.HasPrefix(rest, "err.stack") ||
-				strings.HasPrefix(rest, `error"`) || strings.HasPrefix(rest, `err"`) {
+				key(rest, "error") || key(rest, "err") {
 				return true
 			}
 		case 't':
-			if strings.HasPrefix(rest, `traceback"`) {
+			if key(rest, "traceback") {
 				return true
 			}
 		case 'l':
-			if strings.HasPrefix(rest, `log"`) {
+			if key(rest, "log") {
 				return true
 			}
 		case 'c':
-			if strings.HasPrefix(rest, `caller"`) {
+			if key(rest, "caller") {
 				caller = true
 			}
 		}

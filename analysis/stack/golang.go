@@ -55,6 +55,20 @@ func (Go) Start(line string) bool {
 	return isGoroutineHeader(line) || ginStart(line)
 }
 
+// MayStartEscaped implements EscapedStarter: Start's prefixes and markers
+// hold no character that JSON escapes, so they are in raw when they are in
+// the line. The goroutine header's "]:" ending is not checked: the line may
+// end in an escaped "\r".
+func (Go) MayStartEscaped(raw string) bool {
+	return strings.HasPrefix(raw, "panic: ") ||
+		strings.HasPrefix(raw, "fatal error: ") ||
+		strings.HasPrefix(raw, "runtime: goroutine stack exceeds") ||
+		strings.HasPrefix(raw, "unexpected fault address ") ||
+		strings.HasPrefix(raw, "goroutine ") ||
+		strings.Contains(raw, httpPanicMarker) ||
+		strings.Contains(raw, ginMarker)
+}
+
 // httpPanicMarker is what net/http logs when it recovers a handler's panic:
 // "2026/11/20 10:42:01 http: panic serving 10.0.0.7:51234: <value>", then
 // the stack. Most Go web services never crash on a handler panic; this is

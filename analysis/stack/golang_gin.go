@@ -24,8 +24,11 @@ import (
 // wrapped in ANSI colours.
 
 // ginStart reports the first line of a Gin recovery block.
+// ginMarker opens the line Gin's Recovery middleware logs for a panic.
+const ginMarker = "[Recovery] "
+
 func ginStart(line string) bool {
-	return strings.Contains(line, "[Recovery] ") &&
+	return strings.Contains(line, ginMarker) &&
 		strings.HasSuffix(strings.TrimRight(ansi.Strip(line), " \r"), "panic recovered:")
 }
 

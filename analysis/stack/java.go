@@ -39,6 +39,13 @@ func (Java) Start(line string) bool {
 	return javaHeaderClassEnd(line) > 0
 }
 
+// MayStartEscaped implements EscapedStarter. A class name holds no
+// character JSON escapes and ends at the ':' or the end of the line, which
+// raw has where the line has them; the thread prefix's quote is escaped.
+func (Java) MayStartEscaped(raw string) bool {
+	return strings.HasPrefix(raw, `Exception in thread `) || javaHeaderClassEnd(raw) > 0
+}
+
 // javaHeaderClassEnd returns the length of the class name that opens a bare
 // exception header ("java.lang.IllegalStateException: msg"), or 0.
 func javaHeaderClassEnd(line string) int {

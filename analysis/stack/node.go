@@ -54,6 +54,35 @@ func (Node) Start(line string) bool {
 	return false
 }
 
+// MayStartEscaped implements EscapedStarter. Error classes and the
+// prefixes are plain text; a location header is only required to end in a
+// digit and hold no space, since its path may hold an escaped backslash
+// (C:\\app\\x.js:10). A line whose first character is escaped may be
+// anything.
+func (Node) MayStartEscaped(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	mayBeLocation := func() bool {
+		last := raw[len(raw)-1]
+		return last >= '0' && last <= '9' && strings.IndexByte(raw, ' ') < 0
+	}
+	switch c := raw[0]; {
+	case c == '\\':
+		return true
+	case c >= 'A' && c <= 'Z':
+		return nodeHeaderClassEnd(raw, true) > 0 || mayBeLocation() ||
+			strings.HasPrefix(raw, "Uncaught ") && nodeHeaderClassEnd(raw[len("Uncaught "):], true) > 0
+	case c == '/' || c == 'f' || c == 'n':
+		return mayBeLocation()
+	case c == '[':
+		return strings.HasPrefix(raw, "[UnhandledPromiseRejection") || mayBeLocation()
+	case c == '(':
+		return strings.HasPrefix(raw, "(node:") && strings.Contains(raw, ") UnhandledPromiseRejectionWarning: ")
+	}
+	return false
+}
+
 // nodeHeaderClassEnd returns the length of the error class opening a
 // header line ("TypeError: ...", "Error [ERR_X]: ...", "RangeError"), or 0.
 // With strict, the class must end in "Error" or "Exception" (NestJS and

@@ -55,6 +55,9 @@ func (Python) Start(line string) bool {
 	return strings.HasPrefix(line, pyTracebackHeader) || pyIsGroupStart(line)
 }
 
+// MayStartEscaped implements EscapedStarter: both headers are plain text.
+func (p Python) MayStartEscaped(raw string) bool { return p.Start(raw) }
+
 // pyIsGroupStart reports the first line of an exception group's box.
 func pyIsGroupStart(line string) bool {
 	return strings.HasPrefix(strings.TrimLeft(line, " "), pyGroupHeader)

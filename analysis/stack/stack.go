@@ -43,6 +43,17 @@ type Classifier interface {
 	ErrorType(message string) string
 }
 
+// EscapedStarter is implemented by parsers that can refuse a line while it
+// is still the content of a JSON string (logcli and Loki deliver lines so),
+// which spares decoding the many escaped lines of a JSON-heavy log that
+// start no trace. raw holds escapes, but no \uXXXX one, so every byte of
+// the line that is not '"', '\\' or a control character is in raw as is,
+// in order. MayStartEscaped returns false only when Start of the decoded
+// line is false; a parser that cannot tell cheaply returns true.
+type EscapedStarter interface {
+	MayStartEscaped(raw string) bool
+}
+
 // Parsers lists every language, in the order Start is tried. Adding a
 // language is one new file plus its entry here.
 var Parsers = []Parser{

@@ -1,0 +1,140 @@
+package stack
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/faultline-dev/faultline/analysis/stack/stacktest"
+)
+
+// startLines are lines each parser's Start accepts, in the forms the
+// fixtures do not all hold.
+var startLines = []string{
+	"panic: runtime error: index out of range [5] with length 3",
+	"fatal error: concurrent map writes",
+	"goroutine 7 [running]:",
+	`2026/11/20 10:42:01 http: panic serving 10.0.0.7:51234: "quoted" value`,
+	"[GIN] 2026/11/20 - 10:42:01 [Recovery] 2026/11/20 - 10:42:01 panic recovered:",
+	`Exception in thread "main" java.lang.IllegalStateException: bad "state"`,
+	"java.lang.IllegalStateException",
+	`com.acme.OrderException: order "42" \ failed`,
+	"Traceback (most recent call last):",
+	"  + Exception Group Traceback (most recent call last):",
+	`TypeError: Cannot read properties of undefined (reading "email")`,
+	"Error [ERR_HTTP_HEADERS_SENT]: Cannot set headers",
+	"Uncaught ReferenceError: x is not defined",
+	"/usr/src/app/index.js:10",
+	`C:\app\src\index.js:10`,
+	"file:///app/x.mjs:3",
+	"node:internal/process/task_queues:95",
+	"[eval]:1",
+	"[UnhandledPromiseRejection: This error originated]",
+	"(node:123) UnhandledPromiseRejectionWarning: Error: x",
+	"NotFoundException: no \"user\"",
+}
+
+// noiseLines hold escapes and start no trace: the lines MayStartEscaped
+// exists to refuse.
+var noiseLines = []string{
+	`10.0.3.7 - - [20/Nov/2026:10:42:01 +0000] "GET /api/cart/7 HTTP/1.1" 200 512 "-" "Mozilla/5.0"`,
+	`time=2026-11-20T10:42:01Z level=WARN msg="slow query" table=orders`,
+	`INFO:     10.0.0.7:0 - "GET /search?q=1 HTTP/1.1" 200 OK`,
+	`level=info ts=2026-11-20T10:42:01Z caller=worker.go:12 msg="processed batch" size=3`,
+	`ERROR: upstream "cart" returned 503`,
+}
+
+// checkEscapedStart checks the EscapedStarter contract on one line: when
+// Start accepts it, MayStartEscaped accepts it in every escaped form.
+func checkEscapedStart(t *testing.T, line string) {
+	line = strings.TrimRight(line, "\r\n") // as the reassembler hands lines to Start
+	for _, slash := range []bool{false, true} {
+		raw, ok := stacktest.EscapeJSON(line, slash)
+		if !ok {
+			continue
+		}
+		for _, p := range Parsers {
+			es, ok := p.(EscapedStarter)
+			if ok && p.Start(line) && !es.MayStartEscaped(raw) {
+				t.Fatalf("%s: Start(%q) but not MayStartEscaped(%q)", p.Language(), line, raw)
+			}
+		}
+	}
+}
+
+// fixtureLines are the lines of every trace under testdata, real runtime
+// output and the shared corpus.
+func fixtureLines(t testing.TB) []string {
+	var lines []string
+	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.Contains(path, string(filepath.Separator)+"fuzz"+string(filepath.Separator)) {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, strings.Split(string(b), "\n")...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
+func TestMayStartEscaped(t *testing.T) {
+	for _, p := range Parsers {
+		if _, ok := p.(EscapedStarter); !ok {
+			t.Errorf("%s does not implement EscapedStarter: every escaped line of a JSON log is decoded for it", p.Language())
+		}
+	}
+	lines := append(fixtureLines(t), startLines...)
+	started := 0
+	for _, l := range lines {
+		checkEscapedStart(t, l)
+		for _, p := range Parsers {
+			if p.Start(l) {
+				started++
+				break
+			}
+		}
+	}
+	if started < len(startLines) {
+		t.Fatalf("only %d lines start a trace", started)
+	}
+	for _, l := range startLines {
+		if !anyStart(l) {
+			t.Errorf("no parser starts %q", l)
+		}
+	}
+	for _, l := range noiseLines {
+		raw, _ := stacktest.EscapeJSON(l, false)
+		for _, p := range Parsers {
+			if p.(EscapedStarter).MayStartEscaped(raw) {
+				t.Errorf("%s: MayStartEscaped(%q) = true for a line that starts nothing", p.Language(), raw)
+			}
+		}
+	}
+}
+
+func anyStart(l string) bool {
+	for _, p := range Parsers {
+		if p.Start(l) {
+			return true
+		}
+	}
+	return false
+}
+
+func FuzzMayStartEscaped(f *testing.F) {
+	for _, l := range startLines {
+		f.Add(l)
+	}
+	for _, l := range noiseLines {
+		f.Add(l)
+	}
+	f.Fuzz(checkEscapedStart)
+}
