@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/faultline-dev/faultline/analysis/stack"
 	"github.com/faultline-dev/faultline/analysis/stack/stacktest"
 )
 
@@ -111,4 +112,19 @@ func FuzzCandidateEscaped(f *testing.F) {
 	}
 	r := New(func(Occurrence) {})
 	f.Fuzz(func(t *testing.T, line string) { checkCandidateEscaped(t, r, line) })
+}
+
+// TestCandidateEscapedParsersChanged checks that a Reassembler whose
+// Parsers were replaced after New, which CandidateEscaped cannot vouch
+// for, has every escaped line decoded.
+func TestCandidateEscapedParsersChanged(t *testing.T) {
+	r := New(func(Occurrence) {})
+	noise := `level=info msg=\"processed batch\"`
+	if r.CandidateEscaped(noise) {
+		t.Fatalf("CandidateEscaped(%q) = true with the built-in parsers", noise)
+	}
+	r.Parsers = append([]stack.Parser(nil), r.Parsers...)
+	if !r.CandidateEscaped(noise) {
+		t.Fatal("CandidateEscaped refused a line for parsers it was not built for")
+	}
 }

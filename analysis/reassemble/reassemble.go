@@ -68,6 +68,10 @@ type Reassembler struct {
 	keys    map[uintptr]labelsMemo
 	// slots holds a slot for every key in keys and every open block.
 	slots map[string]*slot
+	// escaped are the Parsers New was given as EscapedStarters (nil when
+	// one is not), escFor that slice.
+	escaped []stack.EscapedStarter
+	escFor  []stack.Parser
 }
 
 // slot says whether a stream has an open block, reachable from a label
@@ -130,7 +134,7 @@ type block struct {
 
 // New returns a Reassembler that calls emit for every trace it completes.
 func New(emit func(Occurrence)) *Reassembler {
-	return &Reassembler{
+	r := &Reassembler{
 		Parsers:    stack.Parsers,
 		Gap:        DefaultGap,
 		MaxLines:   DefaultMaxLines,
@@ -140,6 +144,8 @@ func New(emit func(Occurrence)) *Reassembler {
 		keys:       make(map[uintptr]labelsMemo),
 		slots:      make(map[string]*slot),
 	}
+	r.escFor, r.escaped = r.Parsers, escapedStarters(r.Parsers)
+	return r
 }
 
 // Stats returns the counts so far.
@@ -212,12 +218,29 @@ func (r *Reassembler) CandidateEscaped(raw string) bool {
 	if len(raw) > 0 && raw[0] == '{' && mayHoldTraceEscaped(raw) {
 		return true
 	}
-	for _, p := range r.Parsers {
-		if es, ok := p.(stack.EscapedStarter); !ok || es.MayStartEscaped(raw) {
+	if len(r.Parsers) != len(r.escFor) || len(r.Parsers) > 0 && &r.Parsers[0] != &r.escFor[0] || r.escaped == nil {
+		return true // Parsers changed after New, or one is no EscapedStarter
+	}
+	for _, es := range r.escaped {
+		if es.MayStartEscaped(raw) {
 			return true
 		}
 	}
 	return false
+}
+
+// escapedStarters returns parsers as EscapedStarters, or nil when one is
+// not.
+func escapedStarters(parsers []stack.Parser) []stack.EscapedStarter {
+	out := make([]stack.EscapedStarter, 0, len(parsers))
+	for _, p := range parsers {
+		es, ok := p.(stack.EscapedStarter)
+		if !ok {
+			return nil
+		}
+		out = append(out, es)
+	}
+	return out
 }
 
 // trimEscapedEOL is strings.TrimRight(line, "\r\n") on the escaped form:

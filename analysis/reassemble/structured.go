@@ -2,6 +2,7 @@ package reassemble
 
 import (
 	"encoding/json"
+	"math/bits"
 	"path"
 	"regexp"
 	"strconv"
@@ -40,46 +41,101 @@ func mayHoldTrace(line string) bool { return holdsTraceKey(line, `"`) }
 // each quote is the same, and a key's closing quote is \".
 func mayHoldTraceEscaped(raw string) bool { return holdsTraceKey(raw, `\"`) }
 
-// holdsTraceKey is mayHoldTrace with q the form of the line's quotes.
+// holdsTraceKey is mayHoldTrace with q the form of the line's quotes. It
+// finds the quotes eight bytes at a time: a JSON line has dozens of them,
+// and a call to find each one cost more than looking at it.
 func holdsTraceKey(line, q string) bool {
-	key := func(rest, name string) bool {
-		return strings.HasPrefix(rest, name) && strings.HasPrefix(rest[len(name):], q)
-	}
 	caller := false
-	for i := strings.IndexByte(line, '"'); i >= 0 && i+1 < len(line); {
-		rest := line[i+1:]
-		switch rest[0] {
-		case 's':
-			if strings.HasPrefix(rest, "stack") {
-				return true
+	i := 0
+	for ; i+8 <= len(line); i += 8 {
+		x := load64(line, i)
+		v := x ^ (lsbs * '"')
+		for m := (v - lsbs) &^ v & msbs; m != 0; m &= m - 1 {
+			k := i + bits.TrailingZeros64(m)>>3
+			if line[k] != '"' || k+1 == len(line) || !keyByte(line[k+1]) { // a borrow's false positive, or no key
+				continue
 			}
-		case 'e':
-			if strings.HasPrefix(rest, "exception") || key(rest, "exc_info") ||
-				strings.HasPrefix(rest, "error.stack") || strings.HasPrefix(rest, "err.stack") ||
-				key(rest, "error") || key(rest, "err") {
+			switch traceKeyAt(line[k+1:], q) {
+			case keyTrace:
 				return true
-			}
-		case 't':
-			if key(rest, "traceback") {
-				return true
-			}
-		case 'l':
-			if key(rest, "log") {
-				return true
-			}
-		case 'c':
-			if key(rest, "caller") {
+			case keyCaller:
 				caller = true
 			}
 		}
-		j := strings.IndexByte(rest, '"')
-		if j < 0 {
-			break
+	}
+	for ; i < len(line); i++ {
+		if line[i] == '"' {
+			switch traceKeyAt(line[i+1:], q) {
+			case keyTrace:
+				return true
+			case keyCaller:
+				caller = true
+			}
 		}
-		i += 1 + j
 	}
 	// zap's caller counts only on error-level lines.
 	return caller && (strings.Contains(line, "rror") || strings.Contains(line, "atal") || strings.Contains(line, "anic"))
+}
+
+// load64 reads line[i:i+8] as a little-endian word; the compiler makes it
+// one load.
+func load64(line string, i int) uint64 {
+	_ = line[i+7]
+	return uint64(line[i]) | uint64(line[i+1])<<8 | uint64(line[i+2])<<16 | uint64(line[i+3])<<24 |
+		uint64(line[i+4])<<32 | uint64(line[i+5])<<40 | uint64(line[i+6])<<48 | uint64(line[i+7])<<56
+}
+
+// SWAR constants: one byte repeated over a word, and each byte's top bit.
+const (
+	lsbs = 0x0101010101010101
+	msbs = 0x8080808080808080
+)
+
+type traceKey uint8
+
+// keyByte reports whether c starts one of mayHoldTrace's keys.
+func keyByte(c byte) bool { return c == 's' || c == 'e' || c == 't' || c == 'l' || c == 'c' }
+
+const (
+	keyNone traceKey = iota
+	keyTrace
+	keyCaller
+)
+
+// traceKeyAt says whether rest, what follows a quote, starts one of
+// mayHoldTrace's keys.
+func traceKeyAt(rest, q string) traceKey {
+	key := func(name string) bool {
+		return strings.HasPrefix(rest, name) && strings.HasPrefix(rest[len(name):], q)
+	}
+	if rest == "" {
+		return keyNone
+	}
+	switch rest[0] {
+	case 's':
+		if strings.HasPrefix(rest, "stack") {
+			return keyTrace
+		}
+	case 'e':
+		if strings.HasPrefix(rest, "exception") || key("exc_info") ||
+			strings.HasPrefix(rest, "error.stack") || strings.HasPrefix(rest, "err.stack") ||
+			key("error") || key("err") {
+			return keyTrace
+		}
+	case 't':
+		if key("traceback") {
+			return keyTrace
+		}
+	case 'l':
+		if key("log") {
+			return keyTrace
+		}
+	case 'c':
+		if key("caller") {
+			return keyCaller
+		}
+	}
+	return keyNone
 }
 
 // structured reads a JSON log line. It returns true when the line was fully
