@@ -6,6 +6,7 @@
 //	go run ./bench            # full run, a few minutes on 2 cores
 //	go run ./bench -quick     # smaller inputs, under a minute
 //	go run ./bench -out FILE  # also write the table to FILE
+//	go run ./bench -only pipeline  # one section
 //
 // Every input is generated into a temporary directory and removed at the
 // end. Progress goes to stderr; stdout holds only the table. See
@@ -48,6 +49,7 @@ func main() {
 	quickFlag := flag.Bool("quick", false, "smaller inputs (~20 MB log, 100k Loki entries); under a minute")
 	out := flag.String("out", "", "also write the table to this file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	only := flag.String("only", "", "run only the sections whose name contains this (e.g. pipeline, LSP)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
@@ -63,7 +65,7 @@ func main() {
 	if *quickFlag {
 		sz, mode = quick, "quick"
 	}
-	table, err := runAll(ctx, sz, mode)
+	table, err := runAll(ctx, sz, mode, *only)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -78,7 +80,7 @@ func main() {
 }
 
 // runAll runs every section in order and renders the table.
-func runAll(ctx context.Context, sz sizes, mode string) (string, error) {
+func runAll(ctx context.Context, sz sizes, mode, only string) (string, error) {
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "faultline-bench-")
 	if err != nil {
@@ -98,6 +100,9 @@ func runAll(ctx context.Context, sz sizes, mode string) (string, error) {
 	for _, s := range sections {
 		if err := ctx.Err(); err != nil {
 			return "", err
+		}
+		if !strings.Contains(strings.ToLower(s.name), strings.ToLower(only)) {
+			continue
 		}
 		progress("%s ...", s.name)
 		t0 := time.Now()

@@ -193,17 +193,15 @@ func (c *minuteCache) rfc3339(b []byte) (time.Time, bool) {
 	i, nsec := 19, 0
 	if b[i] == '.' {
 		j := i + 1
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		for j < len(b) && j-i <= 10 && b[j] >= '0' && b[j] <= '9' {
+			nsec = nsec*10 + int(b[j]-'0')
 			j++
 		}
 		digits := j - i - 1
-		if digits < 1 || digits > 9 {
+		if digits < 1 || digits > 9 || j < len(b) && b[j] >= '0' && b[j] <= '9' {
 			return time.Time{}, false
 		}
-		nsec, _ = num(b[i+1 : j])
-		for range 9 - digits {
-			nsec *= 10
-		}
+		nsec *= pow10[9-digits]
 		i = j
 	}
 	var offset int
@@ -224,6 +222,9 @@ func (c *minuteCache) rfc3339(b []byte) (time.Time, bool) {
 	}
 	return time.Unix(minute+int64(sec)-int64(offset), int64(nsec)).UTC(), true
 }
+
+// pow10 scales a fraction of n digits to nanoseconds: pow10[9-n].
+var pow10 = [...]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}
 
 func daysIn(month, year int) int {
 	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
