@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/labelmemo"
 )
 
 // maxGitHubDeployments bounds how far back GitHubDeploys reads: the
@@ -120,22 +120,14 @@ var fullSHA = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 // to a version seen earlier in the window) is not reported again.
 type VersionWatch struct {
 	first map[versionKey]*time.Time
-	// memo maps a label set (by the identity of its shared map, which the
-	// memo holds so the address is not reused) to its slot in first:
+	// memo maps a label set (by identity, see package labelmemo) to its
+	// slot in first, nil when the labels carry no service or version:
 	// reading three labels and hashing them for every entry was a tenth of
 	// reading a large file.
-	memo map[uintptr]versionMemo
+	memo labelmemo.Memo[*time.Time]
 }
 
 type versionKey struct{ service, env, version string }
-
-type versionMemo struct {
-	labels map[string]string
-	slot   *time.Time // nil: the labels carry no service or version
-}
-
-// maxVersionMemo bounds the memo; more label sets just cost a lookup.
-const maxVersionMemo = 4096
 
 // Add records one event; events without a service or version are ignored.
 func (w *VersionWatch) Add(e incident.Event) { w.AddAt(e.Labels, e.Time) }
@@ -145,19 +137,13 @@ func (w *VersionWatch) AddAt(labels map[string]string, t time.Time) {
 	if t.IsZero() {
 		return
 	}
-	p := reflect.ValueOf(labels).Pointer()
-	m, ok := w.memo[p]
-	if !ok || p == 0 {
-		m = versionMemo{labels: labels, slot: w.slot(labels)}
-		if w.memo == nil || len(w.memo) >= maxVersionMemo {
-			w.memo = map[uintptr]versionMemo{}
-		}
-		if p != 0 {
-			w.memo[p] = m
-		}
+	slot, ok := w.memo.Get(labels)
+	if !ok {
+		slot = w.slot(labels)
+		w.memo.Put(labels, slot)
 	}
-	if m.slot != nil && (m.slot.IsZero() || t.Before(*m.slot)) {
-		*m.slot = t
+	if slot != nil && (slot.IsZero() || t.Before(*slot)) {
+		*slot = t
 	}
 }
 

@@ -12,12 +12,12 @@
 package reassemble
 
 import (
-	"reflect"
 	"strings"
 	"time"
 
 	"github.com/faultline-dev/faultline/analysis/stack"
 	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/labelmemo"
 )
 
 // Occurrence is one crash read from the logs.
@@ -65,7 +65,7 @@ type Reassembler struct {
 	emit    func(Occurrence)
 	streams map[string]*block // the open blocks by stream key
 	stats   Stats
-	keys    map[uintptr]labelsMemo
+	keys    labelmemo.Memo[*slot]
 	// slots holds a slot for every key in keys and every open block.
 	slots map[string]*slot
 	// escaped are the Parsers New was given as EscapedStarters (nil when
@@ -81,33 +81,22 @@ type slot struct {
 	open *block // nil when the stream has no open block
 }
 
-// labelsMemo caches a label set's stream slot. Sources hand out one shared,
-// read-only map per stream, so the map's identity names the stream (a
-// stream may have several maps: one per reading goroutine); the memo holds
-// the map, so its address cannot be reused while cached.
-type labelsMemo struct {
-	labels map[string]string
-	slot   *slot
-}
-
-const maxStreamKeys = 4096
-
-// slotOf returns the slot of the stream of l.
+// slotOf returns the slot of the stream of l, found by the identity of l
+// (see package labelmemo) without rendering its key.
 func (r *Reassembler) slotOf(l map[string]string) *slot {
-	p := reflect.ValueOf(l).Pointer()
-	if k, ok := r.keys[p]; ok && p != 0 {
-		return k.slot
+	if s, ok := r.keys.Get(l); ok {
+		return s
 	}
-	if len(r.keys) >= maxStreamKeys {
-		clear(r.keys)
-		for key, s := range r.slots {
-			if s.open == nil {
+	s := r.slotFor(incident.LabelsKey(l))
+	if !r.keys.Put(l, s) {
+		// The memo started over: drop the slots it no longer reaches,
+		// but not those of open blocks.
+		for key, o := range r.slots {
+			if o.open == nil && o != s {
 				delete(r.slots, key)
 			}
 		}
 	}
-	s := r.slotFor(incident.LabelsKey(l))
-	r.keys[p] = labelsMemo{l, s}
 	return s
 }
 
@@ -141,7 +130,6 @@ func New(emit func(Occurrence)) *Reassembler {
 		MaxForeign: DefaultMaxForeign,
 		emit:       emit,
 		streams:    make(map[string]*block),
-		keys:       make(map[uintptr]labelsMemo),
 		slots:      make(map[string]*slot),
 	}
 	r.escFor, r.escaped = r.Parsers, escapedStarters(r.Parsers)

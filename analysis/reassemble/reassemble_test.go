@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/labelmemo"
 )
 
 const goPanic = `panic: runtime error: index out of range [3] with length 3
@@ -269,7 +270,7 @@ func TestManyLabelSets(t *testing.T) {
 	a2 := map[string]string{"service": "cart", "pod": "a"} // the same stream, another map
 	ts := t0
 	r.Add(incident.Event{Time: ts, Labels: a1, Line: lines[0]})
-	for i := range 3 * maxStreamKeys {
+	for i := range 3 * labelmemo.MaxEntries {
 		ts = ts.Add(time.Microsecond)
 		other := map[string]string{"service": "noise", "pod": fmt.Sprint(i)}
 		if !r.Idle(other) {
