@@ -40,8 +40,11 @@ const (
 )
 
 type jsonlRec struct {
-	kind    recKind
-	lo, hi  int32
+	kind recKind
+	// esc and nonASCII are scanString's findings on a recPlain line.
+	esc      escapes
+	nonASCII bool
+	lo, hi   int32
 	ev      incident.Event
 	problem string
 }
@@ -92,7 +95,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 		wg.Wait()
 	}
 
-	var where []byte
+	var where, scratch []byte
 	lineNo := 0
 	for c := range order {
 		select {
@@ -104,7 +107,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 		}
 		for i := range c.recs {
 			lineNo++
-			if err := r.consume(c, &c.recs[i], &where, lineNo); err != nil {
+			if err := r.consume(c, &c.recs[i], &where, &scratch, lineNo); err != nil {
 				stop()
 				return nread, err
 			}
@@ -126,7 +129,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 }
 
 // consume handles one record in file order.
-func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where *[]byte, lineNo int) error {
+func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where, scratch *[]byte, lineNo int) error {
 	at := func() string {
 		*where = strconv.AppendInt(append(append((*where)[:0], r.origin...), ':'), int64(lineNo), 10)
 		return string(*where)
@@ -153,7 +156,17 @@ func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where *[]byte, lineNo int
 			r.st.Entries++
 			return nil
 		}
-		line, _, _ := decodeString(c.buf[rec.lo:rec.hi], 0)
+		tok := c.buf[rec.lo:rec.hi]
+		var line string
+		switch content := tok[1 : len(tok)-1]; {
+		case rec.nonASCII || rec.esc&escUnicode != 0:
+			line, _, _ = decodeString(tok, 0)
+		case rec.esc != 0:
+			*scratch = appendUnescaped((*scratch)[:0], content)
+			line = string(*scratch)
+		default:
+			line = string(content)
+		}
 		ev := rec.ev
 		ev.Line, _ = truncateString(line)
 		ev.Origin = at()
@@ -331,7 +344,7 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 	tok := t.line
 	text := tok[1 : len(tok)-1]
 	if w.gate != nil && t.escaped && !t.uEscaped && w.escGate != nil && !w.escGate.CandidateEscaped(unsafeString(text)) {
-		return w.plain(buf, tok, ev)
+		return w.plain(buf, t, ev)
 	}
 	switch {
 	case t.escaped && !t.nonASCII:
@@ -342,7 +355,7 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 		text = w.scratch
 	}
 	if w.gate != nil && !w.gate.Candidate(unsafeString(text)) {
-		return w.plain(buf, tok, ev)
+		return w.plain(buf, t, ev)
 	}
 	ev.Line, _ = truncateString(string(text))
 	return jsonlRec{kind: recEvent, ev: ev}
@@ -350,9 +363,16 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 
 // plain is the record of an entry the gate refused: its line stays
 // undecoded in buf unless Skip wants it after all.
-func (w *jsonlWorker) plain(buf, tok []byte, ev incident.Event) jsonlRec {
-	start := cap(buf) - cap(tok) // tok is a slice of buf
-	return jsonlRec{kind: recPlain, ev: ev, lo: int32(start), hi: int32(start + len(tok))}
+func (w *jsonlWorker) plain(buf []byte, t jsonlTokens, ev incident.Event) jsonlRec {
+	start := cap(buf) - cap(t.line) // t.line is a slice of buf
+	esc := escapes(0)
+	if t.escaped {
+		esc |= escAny
+	}
+	if t.uEscaped {
+		esc |= escUnicode
+	}
+	return jsonlRec{kind: recPlain, ev: ev, lo: int32(start), hi: int32(start + len(t.line)), esc: esc, nonASCII: t.nonASCII}
 }
 
 // unsafeString views b as a string for a call that does not keep it.
