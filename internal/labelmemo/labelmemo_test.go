@@ -2,13 +2,14 @@ package labelmemo
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 )
 
 func TestMemo(t *testing.T) {
 	var m Memo[int]
 	var sets []map[string]string
-	for i := range 3 * ways {
+	for i := range ways + ways/2 { // more than the front holds, fewer than MaxEntries
 		sets = append(sets, map[string]string{"pod": fmt.Sprint(i)})
 	}
 	if _, ok := m.Get(sets[0]); ok {
@@ -23,6 +24,9 @@ func TestMemo(t *testing.T) {
 				t.Fatalf("round %d: Get(set %d) = %d, %v", round, i, v, ok)
 			}
 		}
+	}
+	if got, want := identity(sets[1]), reflect.ValueOf(sets[1]).Pointer(); got != want {
+		t.Fatalf("identity = %#x, reflect says %#x", got, want)
 	}
 	// Another map with equal contents is another label set.
 	if _, ok := m.Get(map[string]string{"pod": "0"}); ok {
