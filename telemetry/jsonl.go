@@ -3,6 +3,7 @@ package telemetry
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strconv"
 	"strings"
@@ -25,7 +26,7 @@ const maxLabelCache = 4096
 // readJSONL delivers logcli jsonl lines. Identical label objects share one
 // normalised map, which keeps a large file's allocations per line low.
 func (r *reader) readJSONL(lr lineSource) error {
-	cache := map[string]map[string]string{}
+	cache := newLabelCache()
 	var where []byte
 	for {
 		raw, truncated, err := lr.next()
@@ -57,7 +58,7 @@ func (r *reader) readJSONL(lr lineSource) error {
 	}
 }
 
-func parseJSONLine(raw []byte, cache map[string]map[string]string) (incident.Event, string) {
+func parseJSONLine(raw []byte, cache *labelCache) (incident.Event, string) {
 	var line string
 	var labelsRaw, tsRaw []byte
 	if t, ok := fastJSONLine(raw, cache); ok {
@@ -91,10 +92,54 @@ func parseJSONLine(raw []byte, cache map[string]map[string]string) (incident.Eve
 	return incident.Event{Time: ts, Labels: labels, Line: line}, ""
 }
 
+// labelCache holds the normalised label sets of one read by their raw
+// JSON object, so that every entry of a stream shares one map. A hashed
+// front of recently found objects comes before the map: looking the object
+// up was a tenth of reading a large file.
+type labelCache struct {
+	byRaw map[string]map[string]string
+	front [labelFront]labelSlot
+}
+
+const labelFront = 1024
+
+type labelSlot struct {
+	raw    string
+	labels map[string]string
+}
+
+var labelSeed = maphash.MakeSeed()
+
+func newLabelCache() *labelCache {
+	return &labelCache{byRaw: map[string]map[string]string{}}
+}
+
+// get returns the labels of a label object already seen.
+func (c *labelCache) get(raw []byte) (map[string]string, bool) {
+	f := &c.front[maphash.Bytes(labelSeed, raw)%labelFront]
+	if f.labels != nil && f.raw == string(raw) {
+		return f.labels, true
+	}
+	labels, ok := c.byRaw[string(raw)] // its slot went to another object first
+	return labels, ok
+}
+
+// put remembers labels for the label object raw.
+func (c *labelCache) put(raw string, labels map[string]string) {
+	if len(c.byRaw) >= maxLabelCache {
+		clear(c.byRaw)
+		clear(c.front[:])
+	}
+	c.byRaw[raw] = labels
+	if f := &c.front[maphash.String(labelSeed, raw)%labelFront]; f.labels == nil {
+		*f = labelSlot{raw, labels}
+	}
+}
+
 // cachedLabels returns the normalised labels of a raw label object, shared
 // by every entry with the same bytes.
-func cachedLabels(cache map[string]map[string]string, raw []byte) (map[string]string, bool) {
-	if labels, ok := cache[string(raw)]; ok {
+func cachedLabels(cache *labelCache, raw []byte) (map[string]string, bool) {
+	if labels, ok := cache.get(raw); ok {
 		return labels, true
 	}
 	var l map[string]string
@@ -104,10 +149,7 @@ func cachedLabels(cache map[string]map[string]string, raw []byte) (map[string]st
 		}
 	}
 	labels := NormalizeLabels(l)
-	if len(cache) >= maxLabelCache {
-		clear(cache)
-	}
-	cache[string(raw)] = labels
+	cache.put(string(raw), labels)
 	return labels, true
 }
 

@@ -32,7 +32,7 @@ type jsonlTokens struct {
 // key, nested values, a key with escapes, trailing bytes) returns ok=false,
 // and the caller decodes with encoding/json, which also words the error.
 // known, when not nil, holds the label objects already seen.
-func fastJSONLine(b []byte, known map[string]map[string]string) (t jsonlTokens, ok bool) {
+func fastJSONLine(b []byte, known *labelCache) (t jsonlTokens, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return t, false
@@ -72,7 +72,7 @@ func fastJSONLine(b []byte, known map[string]map[string]string) (t jsonlTokens, 
 			// A label object already read is not checked again: the
 			// bytes up to its first '}' are exactly a known, valid object.
 			if j := bytes.IndexByte(b[i:], '}'); j >= 0 && known != nil {
-				if m, ok := known[string(b[i:i+j+1])]; ok {
+				if m, ok := known.get(b[i : i+j+1]); ok {
 					t.labels, t.known, i = b[i:i+j+1], m, i+j+1
 					continue
 				}

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -39,7 +40,8 @@ func fastMatchesStdlib(t *testing.T, in string) {
 	}
 	// Read again with the label object known, as the second entry of a
 	// stream is: the same tokens, and the known labels handed back.
-	known := map[string]map[string]string{string(labels): {"known": "yes"}}
+	known := newLabelCache()
+	known.put(string(labels), map[string]string{"known": "yes"})
 	tok2, ok := fastJSONLine([]byte(in), known)
 	labels2, m, lineTok2, ts2 := tok2.labels, tok2.known, tok2.line, tok2.ts
 	if !ok || string(labels2) != string(labels) || string(lineTok2) != string(lineTok) || string(ts2) != string(ts) {
@@ -184,4 +186,34 @@ func FuzzAppendUnescaped(f *testing.F) {
 		f.Add(c)
 	}
 	f.Fuzz(unescapedMatchesDecode)
+}
+
+// TestLabelCache checks that every label object put is found with its own
+// labels, also when objects share a slot of the front, and that the cache
+// starts over past maxLabelCache.
+func TestLabelCache(t *testing.T) {
+	c := newLabelCache()
+	raw := func(i int) string { return fmt.Sprintf(`{"service":"svc","pod":"pod-%d"}`, i) }
+	n := 3 * labelFront // many objects share a slot
+	for i := range n {
+		if _, ok := c.get([]byte(raw(i))); ok {
+			t.Fatalf("object %d found before it was put", i)
+		}
+		c.put(raw(i), map[string]string{"i": fmt.Sprint(i)})
+	}
+	for i := range n {
+		m, ok := c.get([]byte(raw(i)))
+		if !ok || m["i"] != fmt.Sprint(i) {
+			t.Fatalf("get(object %d) = %v, %v", i, m, ok)
+		}
+	}
+	for i := n; i <= maxLabelCache; i++ {
+		c.put(raw(i), map[string]string{"i": fmt.Sprint(i)})
+	}
+	if _, ok := c.get([]byte(raw(0))); ok {
+		t.Fatal("the cache did not start over past maxLabelCache")
+	}
+	if m, ok := c.get([]byte(raw(maxLabelCache))); !ok || m["i"] != fmt.Sprint(maxLabelCache) {
+		t.Fatalf("the object put last is lost: %v, %v", m, ok)
+	}
 }

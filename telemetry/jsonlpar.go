@@ -45,8 +45,8 @@ type jsonlRec struct {
 	esc      escapes
 	nonASCII bool
 	lo, hi   int32
-	ev      incident.Event
-	problem string
+	ev       incident.Event
+	problem  string
 }
 
 // jsonlChunk is a run of whole lines and, once a worker closes done, one
@@ -80,7 +80,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := jsonlWorker{cache: map[string]map[string]string{}, gate: r.q.Gate}
+			w := jsonlWorker{cache: newLabelCache(), gate: r.q.Gate}
 			w.escGate, _ = r.q.Gate.(EscapedGate)
 			for c := range work {
 				w.decode(c)
@@ -293,7 +293,7 @@ func discardLine(src io.Reader) ([]byte, int64, error) {
 
 // jsonlWorker decodes chunks; each worker has its own label cache.
 type jsonlWorker struct {
-	cache   map[string]map[string]string
+	cache   *labelCache
 	gate    Gate
 	escGate EscapedGate // gate, when it is one
 	scratch []byte

@@ -122,7 +122,7 @@ func jsonlBackward(f *os.File, size int64) (backward bool, lines int) {
 			break
 		}
 	}
-	cache := map[string]map[string]string{}
+	cache := newLabelCache()
 	a, p1 := parseJSONLine(bytes.TrimSpace(first), cache)
 	b, p2 := parseJSONLine(last, cache)
 	if p1 != "" || p2 != "" || !a.Time.After(b.Time) {
