@@ -73,6 +73,8 @@ var escapedCases = []string{
 	"java.lang.IllegalStateException\r\n", "TypeError\n", "/usr/src/app/index.js:10\r",
 	"C:\\app\\x.js:10\r\n\r\n", "ends in a backslash and n\\n", "x\\\r",
 	"goroutine 1 [running]:\r\n", "panic: boom\n",
+	"2026-11-20T10:42:01.123Z stderr F panic: boom\r\n", "2026-11-20T10:42:01Z stderr F \tat x.y(Z.java:1)",
+	"2026-11-20T10:42:01.5+02:00 {\"stack\":\"x\"}",
 }
 
 func TestCandidateEscaped(t *testing.T) {

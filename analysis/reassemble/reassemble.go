@@ -145,7 +145,7 @@ const maxBlockBytes = 8 << 20
 // Add feeds one event.
 func (r *Reassembler) Add(e incident.Event) {
 	r.stats.Events++
-	line := strings.TrimRight(e.Line, "\r\n")
+	line := stripRuntimePrefix(strings.TrimRight(e.Line, "\r\n"))
 	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
 		if r.structured(e, line) {
 			return
@@ -184,7 +184,7 @@ func (r *Reassembler) Add(e incident.Event) {
 // is a structured line that may hold one. It reads only the parsers, so a
 // source may call it from several goroutines (see telemetry.Gate).
 func (r *Reassembler) Candidate(line string) bool {
-	line = strings.TrimRight(line, "\r\n")
+	line = stripRuntimePrefix(strings.TrimRight(line, "\r\n"))
 	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
 		return true
 	}
@@ -202,7 +202,7 @@ func (r *Reassembler) Candidate(line string) bool {
 // decoded line is false. A parser that does not implement
 // stack.EscapedStarter makes it true.
 func (r *Reassembler) CandidateEscaped(raw string) bool {
-	raw = trimEscapedEOL(raw)
+	raw = stripRuntimePrefix(trimEscapedEOL(raw)) // the prefix holds nothing JSON escapes
 	if len(raw) > 0 && raw[0] == '{' && mayHoldTraceEscaped(raw) {
 		return true
 	}
