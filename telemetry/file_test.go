@@ -165,7 +165,7 @@ func TestFileSource(t *testing.T) {
 			ev("2026-11-20T10:42:01.501Z", "goroutine 1 [running]:", "stderr.txt:3", "service=checkout", "env=prod"),
 			ev("2026-11-20T10:42:01.502Z", "main.main()", "stderr.txt:4", "service=checkout", "env=prod"),
 			ev("2026-11-20T10:42:01.503Z", "\t/app/main.go:12 +0x1d", "stderr.txt:5", "service=checkout", "env=prod"),
-			ev("2026-11-20T10:42:03Z", "panic: caf\uFFFD", "stderr.txt:7", "service=checkout", "env=prod"),
+			ev("2026-11-20T10:42:03Z", "  panic: caf\uFFFD", "stderr.txt:7", "service=checkout", "env=prod"),
 			ev("2026-11-20T10:42:03.001Z", "2026-13-45T99:00:00Z not a real timestamp", "stderr.txt:9", "service=checkout", "env=prod"),
 		},
 		stats: Stats{Entries: 7, Malformed: 1, Bytes: int64(len(fixture(t, "stderr.txt"))), Format: "text",

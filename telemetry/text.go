@@ -58,7 +58,10 @@ func (r *reader) readText(lr *lineReader, labels map[string]string, mtime time.T
 }
 
 // leadingTimestamp parses an RFC3339 timestamp at the start of line and
-// returns the rest of the line after the blanks that follow it.
+// returns the rest of the line after the one blank that follows it: the
+// blanks after that are the line's own (a Go frame's file line starts with
+// a tab, a Python frame with spaces, and `docker logs -t` or a CRI log file
+// puts one space between the time and the line).
 func leadingTimestamp(line []byte) (time.Time, []byte, bool) {
 	// Cheap check first: "2006-01-02T".
 	if len(line) < 20 || line[4] != '-' || line[7] != '-' || (line[10] != 'T' && line[10] != 't') ||
@@ -73,5 +76,9 @@ func leadingTimestamp(line []byte) (time.Time, []byte, bool) {
 	if err != nil {
 		return time.Time{}, nil, false
 	}
-	return t.UTC(), bytes.TrimLeft(line[end:], " \t"), true
+	rest := line[end:]
+	if len(rest) > 0 {
+		rest = rest[1:]
+	}
+	return t.UTC(), rest, true
 }

@@ -11,7 +11,11 @@ import "strings"
 // trace at all. A partial line (tag P, a line longer than the runtime's
 // buffer) is taken as it is; stack-trace lines are far shorter.
 func stripRuntimePrefix(line string) string {
-	// The cheapest test first: almost no line has this shape.
+	// The cheapest tests first: almost no line has either shape.
+	if len(line) >= 9 && line[0] == 's' && line[1] == 't' {
+		// The file source has taken the time off already.
+		return stripStreamTag(line)
+	}
 	if len(line) < 21 || line[4] != '-' || line[10] != 'T' {
 		return line
 	}
@@ -19,12 +23,16 @@ func stripRuntimePrefix(line string) string {
 	if n == 0 || n == len(line) || line[n] != ' ' {
 		return line
 	}
-	rest := line[n+1:]
-	if len(rest) >= 9 && (strings.HasPrefix(rest, "stdout ") || strings.HasPrefix(rest, "stderr ")) &&
-		(rest[7] == 'F' || rest[7] == 'P') && rest[8] == ' ' {
-		return rest[9:]
+	return stripStreamTag(line[n+1:])
+}
+
+// stripStreamTag removes the CRI "stderr F " (or stdout, or P) part.
+func stripStreamTag(s string) string {
+	if len(s) >= 9 && (strings.HasPrefix(s, "stdout ") || strings.HasPrefix(s, "stderr ")) &&
+		(s[7] == 'F' || s[7] == 'P') && s[8] == ' ' {
+		return s[9:]
 	}
-	return rest
+	return s
 }
 
 // rfc3339Len returns the length of the RFC 3339 timestamp line starts with

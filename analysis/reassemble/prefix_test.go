@@ -21,6 +21,8 @@ func TestStripRuntimePrefix(t *testing.T) {
 		{"2026-11-20T10:42:01.Z stderr F x", "2026-11-20T10:42:01.Z stderr F x"},
 		{"2026-11-20T10:42:01+0200 stderr F x", "2026-11-20T10:42:01+0200 stderr F x"},
 		{"2026-1a-20T10:42:01Z stderr F x", "2026-1a-20T10:42:01Z stderr F x"},
+		{"stderr F panic: boom", "panic: boom"}, // the file source took the time
+		{"stdout P x", "x"}, {"stderr: boom", "stderr: boom"}, {"stderr F", "stderr F"},
 		{"panic: boom", "panic: boom"}, {"", ""},
 	} {
 		if got := stripRuntimePrefix(c.in); got != c.want {

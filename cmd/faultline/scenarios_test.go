@@ -103,17 +103,23 @@ func checkScenario(t *testing.T, s *scenario.Scenario) []incident.Incident {
 	if err != nil {
 		t.Fatalf("%s: %v", s.Name, err)
 	}
-	repo, logs, deploys := made.Repo, made.Logs, made.Deploys
+	return checkFiles(t, s.Name, made.Repo, made.Logs, made.Deploys)
+}
+
+// checkFiles runs `faultline check --format json` on a repository, logs
+// and deploys.
+func checkFiles(t *testing.T, name, repo, logs, deploys string) []incident.Incident {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"check", "--repo", repo, "--logs", logs, "--deploys", deploys, "--format", "json"}, &stdout, &stderr)
 	if code != 0 {
-		t.Fatalf("%s: check exited %d: %s", s.Name, code, stderr.String())
+		t.Fatalf("%s: check exited %d: %s", name, code, stderr.String())
 	}
 	var out struct {
 		Incidents []incident.Incident `json:"incidents"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		t.Fatalf("%s: check output is not the JSON contract: %v", s.Name, err)
+		t.Fatalf("%s: check output is not the JSON contract: %v", name, err)
 	}
 	return out.Incidents
 }
