@@ -17,10 +17,11 @@ type jsonlTokens struct {
 	known map[string]string
 	line  []byte // the quoted line string
 	// escaped and nonASCII say whether line holds escapes or bytes past
-	// ASCII: when neither, its content is its decoded value. uEscaped says
-	// whether one of the escapes is a \uXXXX.
-	escaped, uEscaped, nonASCII bool
-	ts                          []byte // the timestamp, a string or a number
+	// ASCII: when neither, its content is its decoded value. esc says
+	// which escapes it holds.
+	escaped, nonASCII bool
+	esc               escapes
+	ts                []byte // the timestamp, a string or a number
 }
 
 // fastJSONLine reads the shape logcli writes, one object holding "labels" (a
@@ -87,7 +88,7 @@ func fastJSONLine(b []byte, known *labelCache) (t jsonlTokens, ok bool) {
 			if !ok {
 				return t, false
 			}
-			t.line, t.escaped, t.uEscaped, t.nonASCII, i, haveLine = b[i:end], esc != 0, esc&escUnicode != 0, nonASCII, end, true
+			t.line, t.escaped, t.esc, t.nonASCII, i, haveLine = b[i:end], esc != 0, esc, nonASCII, end, true
 		case "timestamp":
 			end, ok := scalar(b, i)
 			if !ok {
@@ -197,6 +198,7 @@ type escapes uint8
 const (
 	escAny     escapes = 1 << iota // any escape
 	escUnicode                     // a \uXXXX escape
+	escNewline                     // a \n escape: the line holds several
 )
 
 // scanString is checkString that also reports the string's escapes and
@@ -233,7 +235,9 @@ func scanString(b []byte, i int) (end int, escaped escapes, nonASCII, ok bool) {
 			}
 			j++
 			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case '"', '\\', '/', 'b', 'f', 'r', 't':
+			case 'n':
+				escaped |= escNewline
 			case 'u':
 				escaped |= escUnicode
 				if j+4 >= len(b) {

@@ -343,11 +343,11 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 	ev := incident.Event{Time: ts, Labels: labels}
 	tok := t.line
 	text := tok[1 : len(tok)-1]
-	if w.gate != nil && t.escaped && !t.uEscaped && w.escGate != nil && !w.escGate.CandidateEscaped(unsafeString(text)) {
+	if w.gate != nil && t.escaped && t.esc&(escUnicode|escNewline) == 0 && w.escGate != nil && !w.escGate.CandidateEscaped(unsafeString(text)) {
 		return w.plain(buf, t, ev)
 	}
 	switch {
-	case t.escaped && !t.nonASCII:
+	case t.escaped && t.esc&escUnicode == 0 && !t.nonASCII:
 		w.scratch = appendUnescaped(w.scratch[:0], text)
 		text = w.scratch
 	case t.escaped || t.nonASCII && !utf8.Valid(text):
@@ -365,14 +365,7 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 // undecoded in buf unless Skip wants it after all.
 func (w *jsonlWorker) plain(buf []byte, t jsonlTokens, ev incident.Event) jsonlRec {
 	start := cap(buf) - cap(t.line) // t.line is a slice of buf
-	esc := escapes(0)
-	if t.escaped {
-		esc |= escAny
-	}
-	if t.uEscaped {
-		esc |= escUnicode
-	}
-	return jsonlRec{kind: recPlain, ev: ev, lo: int32(start), hi: int32(start + len(t.line)), esc: esc, nonASCII: t.nonASCII}
+	return jsonlRec{kind: recPlain, ev: ev, lo: int32(start), hi: int32(start + len(t.line)), esc: t.esc, nonASCII: t.nonASCII}
 }
 
 // unsafeString views b as a string for a call that does not keep it.

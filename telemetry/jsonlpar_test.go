@@ -69,6 +69,8 @@ func messyJSONL(t testing.TB, n int, seed uint64) []byte {
 			}
 		case 9:
 			line += " " + strings.Repeat("m", chunkSize/2)
+		case 10:
+			line = "an entry of two lines\n" + line
 		}
 		q, _ := jsonMarshalString(line)
 		fmt.Fprintf(&b, `{"labels":%s,"line":%s,"timestamp":"%s"}`+"\n", labels, q, ts.Format(time.RFC3339Nano))
@@ -87,6 +89,8 @@ func jsonMarshalString(s string) (string, error) {
 			b.WriteByte(r)
 		case r == '\t':
 			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
 		case r < 0x20:
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
@@ -173,11 +177,14 @@ func TestGate(t *testing.T) {
 // escKeepGate is keepGate refusing escaped lines before they are decoded.
 type escKeepGate struct {
 	keepGate
-	escaped atomic.Int64
+	escaped, newlines atomic.Int64
 }
 
 func (g *escKeepGate) CandidateEscaped(raw string) bool {
 	g.escaped.Add(1)
+	if strings.Contains(raw, `\n`) {
+		g.newlines.Add(1) // the contract: an entry of several lines is decoded
+	}
 	return strings.Contains(raw, "keep=true")
 }
 
@@ -188,6 +195,9 @@ func TestEscapedGate(t *testing.T) {
 	checkGate(t, g)
 	if g.escaped.Load() == 0 {
 		t.Fatal("CandidateEscaped was never asked: the file has escaped lines")
+	}
+	if n := g.newlines.Load(); n > 0 {
+		t.Fatalf("CandidateEscaped was asked about %d entries of several lines", n)
 	}
 }
 

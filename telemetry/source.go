@@ -74,7 +74,8 @@ type Gate interface {
 type EscapedGate interface {
 	Gate
 	// CandidateEscaped is called with the content of a JSON string (what
-	// lies between its quotes) that holds escapes, none of them \uXXXX. It
+	// lies between its quotes) that holds escapes, none of them \uXXXX or
+	// \n (an entry of several lines is decoded and given to Candidate). It
 	// returns false only when Candidate would refuse the decoded line;
 	// true means "decode it and ask Candidate". Same rules as Candidate.
 	CandidateEscaped(raw string) bool

@@ -56,6 +56,9 @@ func FuzzMayHoldTrace(f *testing.F) {
 // when Candidate accepts it, CandidateEscaped accepts it in every escaped
 // form a JSON source may hold it in.
 func checkCandidateEscaped(t *testing.T, r *Reassembler, line string) {
+	if strings.Contains(strings.TrimRight(line, "\r\n"), "\n") {
+		return // an entry of several lines is decoded, never asked about escaped
+	}
 	for _, slash := range []bool{false, true} {
 		raw, ok := stacktest.EscapeJSON(line, slash)
 		if !ok {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultline-dev/faultline/incident"
 )
 
 func TestStripRuntimePrefix(t *testing.T) {
@@ -87,5 +89,58 @@ func TestRuntimePrefixedCrashes(t *testing.T) {
 		if !r.Candidate(l) {
 			t.Errorf("Candidate(%q) = false", l)
 		}
+	}
+}
+
+// TestMultiLineEntries checks entries that hold a whole trace (a multiline
+// stage, Python's logger.exception, a Java appender): the traces are those
+// of the same lines fed one per entry, and Candidate accepts the entries.
+func TestMultiLineEntries(t *testing.T) {
+	goCrash, err := os.ReadFile("../stack/testdata/go/nil_pointer_method.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]string{
+		"cart":   strings.TrimRight(string(goCrash), "\n"),
+		"search": "ERROR:search.views:lookup failed\n" + pyTrace, // logger.exception
+		"pay": "2026-11-20 10:42:01.123 ERROR 1 --- [nio-8080-exec-1] c.a.pay.Controller : request failed\r\n" +
+			"java.lang.IllegalStateException: order 42 failed\r\n\tat com.acme.pay.PayService.charge(PayService.java:42)\r\n" +
+			"\tat com.acme.pay.Controller.post(Controller.java:20)\r\n",
+	}
+	perLine, emit := collect()
+	feed(t, New(emit), texts, []string{"GET /healthz 200"})
+	if len(*perLine) != 3 {
+		t.Fatalf("one line per entry gave %d traces, want 3", len(*perLine))
+	}
+	whole, emit := collect()
+	r := New(emit)
+	ts := t0
+	for _, svc := range []string{"cart", "pay", "search"} {
+		if !r.Candidate(texts[svc]) {
+			t.Errorf("Candidate refused the %s entry", svc)
+		}
+		r.Add(incident.Event{Time: ts, Labels: map[string]string{"service": svc}, Line: texts[svc]})
+		r.Add(incident.Event{Time: ts, Labels: map[string]string{"service": "noise"}, Line: "GET /healthz 200"})
+		ts = ts.Add(time.Millisecond)
+	}
+	r.Flush()
+	if len(*whole) != 3 {
+		t.Fatalf("whole-trace entries gave %d traces, want 3", len(*whole))
+	}
+	byType := func(os []Occurrence) map[string]incident.Trace {
+		m := map[string]incident.Trace{}
+		for _, o := range os {
+			m[o.Trace.ErrorType] = o.Trace
+		}
+		return m
+	}
+	want, got := byType(*perLine), byType(*whole)
+	for typ, tr := range want {
+		if !reflect.DeepEqual(got[typ], tr) {
+			t.Errorf("%s:\n got %+v\nwant %+v", typ, got[typ], tr)
+		}
+	}
+	if r.Candidate("GET /healthz 200\nGET /ready 200") {
+		t.Error("Candidate accepted an entry of two lines that start nothing")
 	}
 }

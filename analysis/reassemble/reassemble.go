@@ -142,10 +142,31 @@ func (r *Reassembler) Stats() Stats { return r.stats }
 // maxBlockBytes bounds the text kept for one block, whatever its line count.
 const maxBlockBytes = 8 << 20
 
-// Add feeds one event.
+// Add feeds one event. An entry may hold many lines: a log pipeline that
+// joins a trace into one entry (promtail's or Alloy's multiline stage,
+// Fluent Bit's multiline parser), or a logger that writes the message and
+// its traceback as one record (Python's logger.exception, a Java appender
+// shipping to Loki). Its lines are read in order as if each were an entry
+// of the stream.
 func (r *Reassembler) Add(e incident.Event) {
 	r.stats.Events++
-	line := stripRuntimePrefix(strings.TrimRight(e.Line, "\r\n"))
+	line := strings.TrimRight(e.Line, "\r\n")
+	if strings.IndexByte(line, '\n') < 0 {
+		r.addLine(e, stripRuntimePrefix(line))
+		return
+	}
+	if line[0] == '{' && mayHoldTrace(line) && r.structured(e, line) {
+		return // pretty-printed JSON
+	}
+	for rest, more := line, true; more; {
+		var l string
+		l, rest, more = strings.Cut(rest, "\n")
+		r.addLine(e, stripRuntimePrefix(strings.TrimRight(l, "\r")))
+	}
+}
+
+// addLine feeds one line of an entry.
+func (r *Reassembler) addLine(e incident.Event, line string) {
 	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
 		if r.structured(e, line) {
 			return
@@ -184,7 +205,25 @@ func (r *Reassembler) Add(e incident.Event) {
 // is a structured line that may hold one. It reads only the parsers, so a
 // source may call it from several goroutines (see telemetry.Gate).
 func (r *Reassembler) Candidate(line string) bool {
-	line = stripRuntimePrefix(strings.TrimRight(line, "\r\n"))
+	line = strings.TrimRight(line, "\r\n")
+	if strings.IndexByte(line, '\n') < 0 {
+		return r.candidateLine(stripRuntimePrefix(line))
+	}
+	if line[0] == '{' && mayHoldTrace(line) {
+		return true
+	}
+	for rest, more := line, true; more; {
+		var l string
+		l, rest, more = strings.Cut(rest, "\n")
+		if r.candidateLine(stripRuntimePrefix(strings.TrimRight(l, "\r"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// candidateLine is Candidate for one line of an entry.
+func (r *Reassembler) candidateLine(line string) bool {
 	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
 		return true
 	}
@@ -197,7 +236,7 @@ func (r *Reassembler) Candidate(line string) bool {
 }
 
 // CandidateEscaped is Candidate for a line that is still the content of a
-// JSON string holding escapes but no \uXXXX one (see
+// JSON string holding escapes but no \uXXXX or \n one (see
 // telemetry.EscapedGate): it returns false only when Candidate of the
 // decoded line is false. A parser that does not implement
 // stack.EscapedStarter makes it true.

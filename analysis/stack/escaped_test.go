@@ -50,6 +50,9 @@ var noiseLines = []string{
 // Start accepts it, MayStartEscaped accepts it in every escaped form.
 func checkEscapedStart(t *testing.T, line string) {
 	line = strings.TrimRight(line, "\r\n") // as the reassembler hands lines to Start
+	if strings.Contains(line, "\n") {
+		return // the reassembler hands Start one line at a time
+	}
 	for _, slash := range []bool{false, true} {
 		raw, ok := stacktest.EscapeJSON(line, slash)
 		if !ok {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,103 @@ func TestRuntimePrefixedScenarios(t *testing.T) {
 		t.Fatal("no incident checked")
 	}
 	t.Logf("%d incidents found alike with and without the runtime prefix", checked)
+}
+
+// TestMultilineEntryScenarios runs every crash scenario again with each
+// trace joined into one Loki entry, as a log pipeline with a multiline
+// stage ships it (or a logger that writes a message and its trace as one
+// record): every incident must be found at the same file and line, with
+// the same count.
+func TestMultilineEntryScenarios(t *testing.T) {
+	all, err := scenario.LoadAll(faultline.Scenarios, "testdata/scenarios")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, s := range all {
+		if s.Expect == nil {
+			continue
+		}
+		made, err := s.Make(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		bare := checkFiles(t, s.Name, made.Repo, made.Logs, made.Deploys)
+		joined := filepath.Join(t.TempDir(), "multiline.jsonl")
+		merged, err := joinBursts(made.Logs, joined)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if merged == 0 {
+			t.Fatalf("%s: no entries joined", s.Name)
+		}
+		got := checkFiles(t, s.Name, made.Repo, joined, made.Deploys)
+		for _, want := range s.Expect.Incidents {
+			b, g := matchIncident(bare, want), matchIncident(got, want)
+			if b == nil || b.Location == nil {
+				continue
+			}
+			checked++
+			if g == nil || g.Location == nil || g.Location.File != b.Location.File || g.Location.Line != b.Location.Line || g.Count != b.Count {
+				t.Errorf("%s: from joined entries got %s, from one line per entry %s:%d (%dx)", s.Name, describe(g), b.Location.File, b.Location.Line, b.Count)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no incident checked")
+	}
+	t.Logf("%d incidents found alike from joined and from single-line entries", checked)
+}
+
+// joinBursts rewrites a logcli jsonl file as a multiline stage would: the
+// entries of a stream that follow each other within 100 ms (a process
+// printing a trace) become one entry, their lines joined by newlines, at
+// the first one's time. It returns how many entries were folded into
+// others.
+func joinBursts(from, to string) (int, error) {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return 0, err
+	}
+	type entry struct {
+		l  logcliLine
+		at time.Time
+	}
+	var entries []*entry
+	last := map[string]*entry{} // the open entry of each stream
+	merged := 0
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	var order []*entry
+	for sc.Scan() {
+		var l logcliLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return 0, err
+		}
+		at, err := time.Parse(time.RFC3339Nano, l.Timestamp)
+		if err != nil {
+			return 0, err
+		}
+		order = append(order, &entry{l, at})
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].at.Before(order[j].at) })
+	for _, e := range order {
+		key := fmt.Sprint(e.l.Labels)
+		if prev := last[key]; prev != nil && e.at.Sub(prev.at) < 100*time.Millisecond {
+			prev.l.Line += "\n" + e.l.Line
+			prev.at = e.at // the burst goes on
+			merged++
+			continue
+		}
+		last[key] = e
+		entries = append(entries, e)
+	}
+	var out bytes.Buffer
+	for _, e := range entries {
+		b, _ := json.Marshal(e.l)
+		out.Write(append(b, '\n'))
+	}
+	return merged, os.WriteFile(to, out.Bytes(), 0o644)
 }
 
 // TestRuntimePrefixedTextLog reads a crash from a kubelet log file (plain
