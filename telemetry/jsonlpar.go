@@ -27,6 +27,12 @@ const (
 	// maxJSONLWorkers bounds the decoding goroutines; past a few, the
 	// single consumer is the limit.
 	maxJSONLWorkers = 4
+	// lookahead is how many chunks may be cut ahead of the one the
+	// consumer delivers. With a lookahead of two chunks per worker, the
+	// workers ran out of work whenever the consumer waited for a core, and
+	// the pipeline used 1.75 of 2 cores; 8 was 17-20% faster (fastest of
+	// six runs each), 16 and 32 no better than 8.
+	lookahead = 8
 )
 
 type recKind uint8
@@ -62,9 +68,9 @@ type jsonlChunk struct {
 func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	workers := min(max(runtime.GOMAXPROCS(0), 1), maxJSONLWorkers)
-	order := make(chan *jsonlChunk, 2*workers)
-	work := make(chan *jsonlChunk, 2*workers)
-	free := make(chan *jsonlChunk, 2*workers+2)
+	order := make(chan *jsonlChunk, lookahead)
+	work := make(chan *jsonlChunk, lookahead)
+	free := make(chan *jsonlChunk, lookahead+2)
 
 	var wg sync.WaitGroup
 	var nread int64
