@@ -141,3 +141,33 @@ func FuzzMayStartEscaped(f *testing.F) {
 	}
 	f.Fuzz(checkEscapedStart)
 }
+
+// hasGoMarkerReference is the plain statement of hasGoMarker.
+func hasGoMarkerReference(line string) bool {
+	return strings.Contains(line, httpPanicMarker) || strings.Contains(line, ginMarker)
+}
+
+var markerCases = []string{
+	"", "v", "vv", "[Recovery] ", "x[Recovery] y", "[Recovery]", "http: panic serving ", "http: panic serving",
+	"2026/11/20 10:42:01 http: panic serving 10.0.0.7:51234: boom", "[GIN] [Recovery] 2026 panic recovered:",
+	"level=info service=cart served v1.4.0", "[Recovervy] http: panic servving http: panic serving x",
+}
+
+func TestHasGoMarker(t *testing.T) {
+	for _, c := range markerCases {
+		if got, want := hasGoMarker(c), hasGoMarkerReference(c); got != want {
+			t.Errorf("hasGoMarker(%q) = %v, want %v", c, got, want)
+		}
+	}
+}
+
+func FuzzHasGoMarker(f *testing.F) {
+	for _, c := range markerCases {
+		f.Add(c)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if got, want := hasGoMarker(line), hasGoMarkerReference(line); got != want {
+			t.Fatalf("hasGoMarker(%q) = %v, want %v", line, got, want)
+		}
+	})
+}

@@ -49,10 +49,35 @@ func (Go) Start(line string) bool {
 		strings.HasPrefix(line, "unexpected fault address "):
 		return true
 	}
-	if _, ok := httpPanicValue(line); ok {
+	if isGoroutineHeader(line) {
 		return true
 	}
-	return isGoroutineHeader(line) || ginStart(line)
+	if !hasGoMarker(line) {
+		return false
+	}
+	_, ok := httpPanicValue(line)
+	return ok || ginStart(line)
+}
+
+// hasGoMarker reports whether line holds httpPanicMarker or ginMarker,
+// which may be anywhere in a line (after a logger's timestamp), in one
+// pass: both hold a 'v', a rare letter in log lines, so it looks around
+// each 'v' instead of searching for each marker. Every line of a log is
+// tested so.
+func hasGoMarker(line string) bool {
+	const ginV, httpV = 5, 15 // the offsets of their 'v'
+	for i := 0; ; {
+		j := strings.IndexByte(line[i:], 'v')
+		if j < 0 {
+			return false
+		}
+		k := i + j
+		if k >= ginV && strings.HasPrefix(line[k-ginV:], ginMarker) ||
+			k >= httpV && strings.HasPrefix(line[k-httpV:], httpPanicMarker) {
+			return true
+		}
+		i = k + 1
+	}
 }
 
 // MayStartEscaped implements EscapedStarter: Start's prefixes and markers
@@ -65,8 +90,7 @@ func (Go) MayStartEscaped(raw string) bool {
 		strings.HasPrefix(raw, "runtime: goroutine stack exceeds") ||
 		strings.HasPrefix(raw, "unexpected fault address ") ||
 		strings.HasPrefix(raw, "goroutine ") ||
-		strings.Contains(raw, httpPanicMarker) ||
-		strings.Contains(raw, ginMarker)
+		hasGoMarker(raw)
 }
 
 // httpPanicMarker is what net/http logs when it recovers a handler's panic:
