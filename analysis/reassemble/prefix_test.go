@@ -79,9 +79,10 @@ func TestRuntimePrefixedCrashes(t *testing.T) {
 	if len(got) != len(want) {
 		t.Fatalf("prefixed lines gave %d traces, bare %d", len(got), len(want))
 	}
-	for i := range want {
-		if !reflect.DeepEqual(got[i].Trace, want[i].Trace) {
-			t.Errorf("trace %d:\n got %+v\nwant %+v", i, got[i].Trace, want[i].Trace)
+	g, w := tracesByType(got), tracesByType(want) // Flush closes streams in any order
+	for typ, tr := range w {
+		if !reflect.DeepEqual(g[typ], tr) {
+			t.Errorf("%s:\n got %+v\nwant %+v", typ, g[typ], tr)
 		}
 	}
 	r := New(func(Occurrence) {})
@@ -127,14 +128,7 @@ func TestMultiLineEntries(t *testing.T) {
 	if len(*whole) != 3 {
 		t.Fatalf("whole-trace entries gave %d traces, want 3", len(*whole))
 	}
-	byType := func(os []Occurrence) map[string]incident.Trace {
-		m := map[string]incident.Trace{}
-		for _, o := range os {
-			m[o.Trace.ErrorType] = o.Trace
-		}
-		return m
-	}
-	want, got := byType(*perLine), byType(*whole)
+	want, got := tracesByType(*perLine), tracesByType(*whole)
 	for typ, tr := range want {
 		if !reflect.DeepEqual(got[typ], tr) {
 			t.Errorf("%s:\n got %+v\nwant %+v", typ, got[typ], tr)
@@ -143,4 +137,12 @@ func TestMultiLineEntries(t *testing.T) {
 	if r.Candidate("GET /healthz 200\nGET /ready 200") {
 		t.Error("Candidate accepted an entry of two lines that start nothing")
 	}
+}
+
+func tracesByType(os []Occurrence) map[string]incident.Trace {
+	m := map[string]incident.Trace{}
+	for _, o := range os {
+		m[o.Trace.ErrorType] = o.Trace
+	}
+	return m
 }
