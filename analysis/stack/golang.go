@@ -42,14 +42,7 @@ func (Go) Language() string { return "go" }
 // Start accepts the lines the Go runtime opens a crash with, and the
 // goroutine header that opens a debug.Stack() print. Prefix checks only.
 func (Go) Start(line string) bool {
-	switch {
-	case strings.HasPrefix(line, "panic: "),
-		strings.HasPrefix(line, "fatal error: "),
-		strings.HasPrefix(line, "runtime: goroutine stack exceeds"),
-		strings.HasPrefix(line, "unexpected fault address "):
-		return true
-	}
-	if isGoroutineHeader(line) {
+	if goStartPrefix(line) || isGoroutineHeader(line) {
 		return true
 	}
 	if !hasGoMarker(line) {
@@ -57,6 +50,25 @@ func (Go) Start(line string) bool {
 	}
 	_, ok := httpPanicValue(line)
 	return ok || ginStart(line)
+}
+
+// goStartPrefix reports whether line opens with one of the runtime's crash
+// headers, looking at the first byte before comparing a long header.
+func goStartPrefix(line string) bool {
+	if line == "" {
+		return false
+	}
+	switch line[0] {
+	case 'p':
+		return strings.HasPrefix(line, "panic: ")
+	case 'f':
+		return strings.HasPrefix(line, "fatal error: ")
+	case 'r':
+		return strings.HasPrefix(line, "runtime: goroutine stack exceeds")
+	case 'u':
+		return strings.HasPrefix(line, "unexpected fault address ")
+	}
+	return false
 }
 
 // hasGoMarker reports whether line holds httpPanicMarker or ginMarker,
@@ -85,12 +97,7 @@ func hasGoMarker(line string) bool {
 // the line. The goroutine header's "]:" ending is not checked: the line may
 // end in an escaped "\r".
 func (Go) MayStartEscaped(raw string) bool {
-	return strings.HasPrefix(raw, "panic: ") ||
-		strings.HasPrefix(raw, "fatal error: ") ||
-		strings.HasPrefix(raw, "runtime: goroutine stack exceeds") ||
-		strings.HasPrefix(raw, "unexpected fault address ") ||
-		strings.HasPrefix(raw, "goroutine ") ||
-		hasGoMarker(raw)
+	return goStartPrefix(raw) || strings.HasPrefix(raw, "goroutine ") || hasGoMarker(raw)
 }
 
 // httpPanicMarker is what net/http logs when it recovers a handler's panic:

@@ -33,7 +33,7 @@ const javaThreadPrefix = `Exception in thread "`
 // header whose first word is a dotted class name ending in Exception, Error
 // or Throwable. It allocates nothing.
 func (Java) Start(line string) bool {
-	if strings.HasPrefix(line, javaThreadPrefix) {
+	if line != "" && line[0] == 'E' && strings.HasPrefix(line, javaThreadPrefix) {
 		return true
 	}
 	return javaHeaderClassEnd(line) > 0

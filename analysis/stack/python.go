@@ -52,7 +52,16 @@ const (
 // Start opens a block only on the "Traceback" header: a bare "KeyError: x"
 // line is ambiguous with Node's error header and carries no frames.
 func (Python) Start(line string) bool {
-	return strings.HasPrefix(line, pyTracebackHeader) || pyIsGroupStart(line)
+	if line == "" {
+		return false
+	}
+	switch line[0] { // the first byte before comparing a long header
+	case 'T':
+		return strings.HasPrefix(line, pyTracebackHeader)
+	case ' ', '+':
+		return pyIsGroupStart(line)
+	}
+	return false
 }
 
 // MayStartEscaped implements EscapedStarter: both headers are plain text.
