@@ -34,6 +34,14 @@ type jsonlTokens struct {
 // and the caller decodes with encoding/json, which also words the error.
 // known, when not nil, holds the label objects already seen.
 func fastJSONLine(b []byte, known *labelCache) (t jsonlTokens, ok bool) {
+	if t, ok := logcliShape(b, known); ok {
+		return t, true
+	}
+	return generalJSONLine(b, known)
+}
+
+// generalJSONLine is fastJSONLine for any order of the keys and blanks.
+func generalJSONLine(b []byte, known *labelCache) (t jsonlTokens, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return t, false
@@ -103,6 +111,55 @@ func fastJSONLine(b []byte, known *labelCache) (t jsonlTokens, ok bool) {
 		return jsonlTokens{}, false
 	}
 	return t, true
+}
+
+// The exact bytes logcli writes around an entry's values.
+const (
+	shapeLabels = `{"labels":`
+	shapeLine   = `,"line":`
+	shapeTS     = `,"timestamp":"`
+)
+
+// logcliShape is fastJSONLine for the one shape logcli writes, keys in its
+// order without blanks, with a label object already known: every entry of
+// a file but the first of each stream. It checks what fastJSONLine checks,
+// without its general key loop, and returns false for anything else.
+func logcliShape(b []byte, known *labelCache) (t jsonlTokens, ok bool) {
+	if known == nil || !bytes.HasPrefix(b, []byte(shapeLabels)) {
+		return t, false
+	}
+	i := len(shapeLabels)
+	j := bytes.IndexByte(b[i:], '}')
+	if j < 0 {
+		return t, false
+	}
+	labels := b[i : i+j+1]
+	m, ok := known.get(labels)
+	if !ok {
+		return t, false
+	}
+	i += j + 1
+	if !bytes.HasPrefix(b[i:], []byte(shapeLine)) {
+		return t, false
+	}
+	i += len(shapeLine)
+	end, esc, nonASCII, ok := scanString(b, i)
+	if !ok || !bytes.HasPrefix(b[end:], []byte(shapeTS)) {
+		return t, false
+	}
+	line := b[i:end]
+	i = end + len(shapeTS) // inside the timestamp string
+	k := bytes.IndexByte(b[i:], '"')
+	if k < 0 || i+k+2 != len(b) || b[i+k+1] != '}' {
+		return t, false
+	}
+	for _, c := range b[i : i+k] { // a plain string, as the time in it must be
+		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+			return t, false
+		}
+	}
+	return jsonlTokens{labels: labels, known: m, line: line, escaped: esc != 0, esc: esc,
+		nonASCII: nonASCII, ts: b[i-1 : i+k+1]}, true
 }
 
 func skipSpace(b []byte, i int) int {

@@ -13,6 +13,27 @@ import (
 // fast path accepts a line, it must read exactly what encoding/json reads.
 func fastMatchesStdlib(t *testing.T, in string) {
 	tok, ok := fastJSONLine([]byte(in), nil)
+	// logcli's own shape, read with its label object known (a valid one,
+	// as the cache holds), must accept only what the general path accepts
+	// with the same cache, and read the same tokens.
+	if rest, found := bytes.CutPrefix([]byte(in), []byte(shapeLabels)); found {
+		if j := bytes.IndexByte(rest, '}'); j >= 0 {
+			if end, valid := flatObject(rest[:j+1], 0); valid && end == j+1 {
+				known := newLabelCache()
+				known.put(string(rest[:j+1]), map[string]string{"known": "yes"})
+				g, gok := generalJSONLine([]byte(in), known)
+				if s, sok := logcliShape([]byte(in), known); sok {
+					if !gok {
+						t.Fatalf("logcli shape accepted %q, the general path refused it", in)
+					}
+					if string(s.labels) != string(g.labels) || string(s.line) != string(g.line) || string(s.ts) != string(g.ts) ||
+						s.escaped != g.escaped || s.esc != g.esc || s.nonASCII != g.nonASCII || s.known["known"] != "yes" {
+						t.Fatalf("%q: logcli shape read %+v, the general path %+v", in, s, g)
+					}
+				}
+			}
+		}
+	}
 	if !ok {
 		return
 	}
@@ -44,7 +65,8 @@ func fastMatchesStdlib(t *testing.T, in string) {
 	known.put(string(labels), map[string]string{"known": "yes"})
 	tok2, ok := fastJSONLine([]byte(in), known)
 	labels2, m, lineTok2, ts2 := tok2.labels, tok2.known, tok2.line, tok2.ts
-	if !ok || string(labels2) != string(labels) || string(lineTok2) != string(lineTok) || string(ts2) != string(ts) {
+	if !ok || string(labels2) != string(labels) || string(lineTok2) != string(lineTok) || string(ts2) != string(ts) ||
+		tok2.escaped != tok.escaped || tok2.esc != tok.esc || tok2.nonASCII != tok.nonASCII {
 		t.Fatalf("%q read with its labels known: ok=%v labels %q line %q ts %q", in, ok, labels2, lineTok2, ts2)
 	}
 	if len(labels) > 0 && labels[0] == '{' && bytes.IndexByte(labels, '}') == len(labels)-1 && m["known"] != "yes" {
@@ -57,6 +79,11 @@ var fastCases = []struct {
 	ok bool
 }{
 	{`{"labels":{"service":"checkout"},"line":"panic: boom","timestamp":"2026-11-20T10:42:01.123456789Z"}`, true},
+	{`{"labels":{"service":"checkout"},"line":"a \"quoted\" caf\u00e9\n","timestamp":"2026-11-20T10:42:01Z"}`, true},
+	{`{"labels":{"service":"checkout"},"line":"x","timestamp":"2026-11-20T10:42:01Z"} `, true},
+	{`{"labels":{"service":"checkout"},"line":"x","timestamp":"2026-11-20\u0054"}`, true},
+	{`{"labels":{"service":"checkout"},"line":"x","timestamp":"2026-11-20T10:42:01Z"}x`, false},
+	{`{"labels":{"service":"checkout"},"line":"x","timestamp":"2026-11-20T10:42:01Z""}`, false},
 	{`{"line":"x","timestamp":"1732099321000000000","labels":{"a":"b","c":"d"}}`, true},
 	{` { "labels" : { "a" : "b\"}" } , "line" : "tab\there \u00e9 \ud83d\ude00 \/" , "timestamp" : 1732099321000000000 } `, true},
 	{`{"labels":null,"line":"","timestamp":"x"}`, true},
@@ -215,5 +242,27 @@ func TestLabelCache(t *testing.T) {
 	}
 	if m, ok := c.get([]byte(raw(maxLabelCache))); !ok || m["i"] != fmt.Sprint(maxLabelCache) {
 		t.Fatalf("the object put last is lost: %v, %v", m, ok)
+	}
+}
+
+// TestLogcliShape checks that logcli's own lines take the shape path once
+// their label object is known, and that other shapes fall through.
+func TestLogcliShape(t *testing.T) {
+	known := newLabelCache()
+	known.put(`{"service":"checkout"}`, map[string]string{"service": "checkout"})
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"labels":{"service":"checkout"},"line":"a \"b\"","timestamp":"2026-11-20T10:42:01.5Z"}`, true},
+		{`{"labels":{"service":"cart"},"line":"x","timestamp":"2026-11-20T10:42:01.5Z"}`, false}, // labels not known yet
+		{`{"labels": {"service":"checkout"},"line":"x","timestamp":"2026-11-20T10:42:01.5Z"}`, false},
+		{`{"labels":{"service":"checkout"},"timestamp":"2026-11-20T10:42:01.5Z","line":"x"}`, false},
+		{`{"labels":{"service":"checkout"},"line":"x","timestamp":"1732099321000000000"}`, true},
+	} {
+		if _, ok := logcliShape([]byte(c.in), known); ok != c.ok {
+			t.Errorf("logcliShape(%q) ok = %v, want %v", c.in, ok, c.ok)
+		}
+		fastMatchesStdlib(t, c.in)
 	}
 }
