@@ -266,3 +266,81 @@ func TestLogcliShape(t *testing.T) {
 		fastMatchesStdlib(t, c.in)
 	}
 }
+
+// scanStringReference is scanString one byte at a time, as JSON's grammar
+// states it.
+func scanStringReference(b []byte, i int) (int, escapes, bool, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, false, false
+	}
+	var esc escapes
+	nonASCII := false
+	for j := i + 1; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c == '"':
+			return j + 1, esc, nonASCII, true
+		case c < 0x20:
+			return 0, 0, false, false
+		case c >= 0x80:
+			nonASCII = true
+		case c == '\\':
+			if j+1 >= len(b) {
+				return 0, 0, false, false
+			}
+			j++
+			esc |= escAny
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'r', 't':
+			case 'n':
+				esc |= escNewline
+			case 'u':
+				if j+4 >= len(b) {
+					return 0, 0, false, false
+				}
+				for _, h := range b[j+1 : j+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return 0, 0, false, false
+					}
+				}
+				esc |= escUnicode
+				j += 4
+			default:
+				return 0, 0, false, false
+			}
+		}
+	}
+	return 0, 0, false, false
+}
+
+var scanCases = []string{
+	`""`, `"plain ascii text that runs past eight bytes"`, `"\"\"\"\"\"\"\"\"\"\""`, `"\\\\\\\\\\\\\\\\"`,
+	`"{\"time\":\"2026-11-20T10:42:01Z\",\"msg\":\"a\\nb\"}" trailing`, `"caf` + "\xc3\xa9" + ` \u00e9 \ud83d\ude00"`,
+	`"1234567\"89"`, `"1234567\\"`, `"123456\u0041xyz"`, `"1234567` + "\x01" + `"`, `"12345678\q"`, `"unterminated \"`,
+	`"1234567\u00"`, `"ends with a backslash\`, `"bad utf8 ` + "\xff" + ` here"`, `"12345678901234\n"`,
+}
+
+func checkScanString(t *testing.T, s string) {
+	b := []byte(s)
+	e1, x1, n1, o1 := scanString(b, 0)
+	e2, x2, n2, o2 := scanStringReference(b, 0)
+	if e1 != e2 || x1 != x2 || n1 != n2 || o1 != o2 {
+		t.Fatalf("scanString(%q) = %d %b %v %v, reference %d %b %v %v", s, e1, x1, n1, o1, e2, x2, n2, o2)
+	}
+}
+
+func TestScanString(t *testing.T) {
+	for _, c := range scanCases {
+		checkScanString(t, c)
+		for cut := range len(c) { // every prefix: words end everywhere
+			checkScanString(t, c[:cut])
+		}
+	}
+}
+
+func FuzzScanString(f *testing.F) {
+	for _, c := range scanCases {
+		f.Add(c)
+	}
+	f.Fuzz(checkScanString)
+}
