@@ -442,27 +442,16 @@ func appendDecoded(dst []byte, b []byte, i int) ([]byte, int, bool) {
 				return dst, 0, false
 			}
 			j++
-			switch b[j] {
-			case '"', '\\', '/':
-				dst = append(dst, b[j])
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
+			if d, ok := shortEscape(b[j]); ok {
+				dst = append(dst, d)
+			} else if b[j] == 'u' {
 				r, n, ok := unicodeEscape(b, j)
 				if !ok {
 					return dst, 0, false
 				}
 				dst = utf8.AppendRune(dst, r)
 				j = n - 1
-			default:
+			} else {
 				return dst, 0, false
 			}
 			j++
@@ -490,26 +479,35 @@ func appendUnescaped(dst, s []byte) []byte {
 		}
 		dst = append(dst, s[:k]...)
 		next := k + 2
-		switch c := s[k+1]; c {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
+		if d, ok := shortEscape(s[k+1]); ok {
+			dst = append(dst, d)
+		} else { // 'u', the only other escape scanString lets through
 			r, n, _ := unicodeEscape(s, k+1)
 			dst = utf8.AppendRune(dst, r)
 			next = n
-		default: // '"', '\\', '/'
-			dst = append(dst, c)
 		}
 		s = s[next:]
 	}
+}
+
+// shortEscape returns the byte a two-character escape (\n, \", ...)
+// stands for, given its second character.
+func shortEscape(c byte) (byte, bool) {
+	switch c {
+	case '"', '\\', '/':
+		return c, true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return 0, false
 }
 
 // unicodeEscape reads \uXXXX (b[j] == 'u'), combining a surrogate pair.

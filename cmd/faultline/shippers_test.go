@@ -24,40 +24,7 @@ import (
 // pipeline without a CRI stage ships: every incident must be found at the
 // same file and line as from the bare lines.
 func TestRuntimePrefixedScenarios(t *testing.T) {
-	all, err := scenario.LoadAll(faultline.Scenarios, "testdata/scenarios")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checked := 0
-	for _, s := range all {
-		if s.Expect == nil {
-			continue
-		}
-		made, err := s.Make(context.Background(), t.TempDir())
-		if err != nil {
-			t.Fatalf("%s: %v", s.Name, err)
-		}
-		bare := checkFiles(t, s.Name, made.Repo, made.Logs, made.Deploys)
-		prefixed := filepath.Join(t.TempDir(), "cri.jsonl")
-		if err := criJSONL(made.Logs, prefixed); err != nil {
-			t.Fatal(err)
-		}
-		got := checkFiles(t, s.Name, made.Repo, prefixed, made.Deploys)
-		for _, want := range s.Expect.Incidents {
-			b, g := matchIncident(bare, want), matchIncident(got, want)
-			if b == nil || b.Location == nil {
-				continue // TestScenarios reports it
-			}
-			checked++
-			if g == nil || g.Location == nil || g.Location.File != b.Location.File || g.Location.Line != b.Location.Line || g.Count != b.Count {
-				t.Errorf("%s: with the runtime prefix got %s, bare lines gave %s:%d (%dx)", s.Name, describe(g), b.Location.File, b.Location.Line, b.Count)
-			}
-		}
-	}
-	if checked == 0 {
-		t.Fatal("no incident checked")
-	}
-	t.Logf("%d incidents found alike with and without the runtime prefix", checked)
+	checkReshipped(t, "the runtime prefix", criJSONL)
 }
 
 // TestMultilineEntryScenarios runs every crash scenario again with each
@@ -66,6 +33,18 @@ func TestRuntimePrefixedScenarios(t *testing.T) {
 // record): every incident must be found at the same file and line, with
 // the same count.
 func TestMultilineEntryScenarios(t *testing.T) {
+	checkReshipped(t, "joined entries", func(from, to string) error {
+		merged, err := joinBursts(from, to)
+		if err == nil && merged == 0 {
+			err = fmt.Errorf("no entries joined in %s", from)
+		}
+		return err
+	})
+}
+
+// checkReshipped checks every scenario's incidents against those found
+// after reship rewrote its logs.
+func checkReshipped(t *testing.T, what string, reship func(from, to string) error) {
 	all, err := scenario.LoadAll(faultline.Scenarios, "testdata/scenarios")
 	if err != nil {
 		t.Fatal(err)
@@ -80,30 +59,26 @@ func TestMultilineEntryScenarios(t *testing.T) {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
 		bare := checkFiles(t, s.Name, made.Repo, made.Logs, made.Deploys)
-		joined := filepath.Join(t.TempDir(), "multiline.jsonl")
-		merged, err := joinBursts(made.Logs, joined)
-		if err != nil {
-			t.Fatal(err)
+		reshipped := filepath.Join(t.TempDir(), "reshipped.jsonl")
+		if err := reship(made.Logs, reshipped); err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
 		}
-		if merged == 0 {
-			t.Fatalf("%s: no entries joined", s.Name)
-		}
-		got := checkFiles(t, s.Name, made.Repo, joined, made.Deploys)
+		got := checkFiles(t, s.Name, made.Repo, reshipped, made.Deploys)
 		for _, want := range s.Expect.Incidents {
 			b, g := matchIncident(bare, want), matchIncident(got, want)
 			if b == nil || b.Location == nil {
-				continue
+				continue // TestScenarios reports it
 			}
 			checked++
 			if g == nil || g.Location == nil || g.Location.File != b.Location.File || g.Location.Line != b.Location.Line || g.Count != b.Count {
-				t.Errorf("%s: from joined entries got %s, from one line per entry %s:%d (%dx)", s.Name, describe(g), b.Location.File, b.Location.Line, b.Count)
+				t.Errorf("%s: with %s got %s, from the scenario's logs %s:%d (%dx)", s.Name, what, describe(g), b.Location.File, b.Location.Line, b.Count)
 			}
 		}
 	}
 	if checked == 0 {
 		t.Fatal("no incident checked")
 	}
-	t.Logf("%d incidents found alike from joined and from single-line entries", checked)
+	t.Logf("%d incidents found alike with %s", checked, what)
 }
 
 // joinBursts rewrites a logcli jsonl file as a multiline stage would: the
