@@ -12,6 +12,7 @@
 package reassemble
 
 import (
+	"iter"
 	"strings"
 	"time"
 
@@ -158,10 +159,20 @@ func (r *Reassembler) Add(e incident.Event) {
 	if line[0] == '{' && mayHoldTrace(line) && r.structured(e, line) {
 		return // pretty-printed JSON
 	}
-	for rest, more := line, true; more; {
-		var l string
-		l, rest, more = strings.Cut(rest, "\n")
-		r.addLine(e, stripRuntimePrefix(strings.TrimRight(l, "\r")))
+	for l := range entryLines(line) {
+		r.addLine(e, l)
+	}
+}
+
+// entryLines yields the lines of an entry of several lines, each read as
+// the line of an entry of its own is.
+func entryLines(entry string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for l := range strings.SplitSeq(entry, "\n") {
+			if !yield(stripRuntimePrefix(strings.TrimRight(l, "\r"))) {
+				return
+			}
+		}
 	}
 }
 
@@ -212,10 +223,8 @@ func (r *Reassembler) Candidate(line string) bool {
 	if line[0] == '{' && mayHoldTrace(line) {
 		return true
 	}
-	for rest, more := line, true; more; {
-		var l string
-		l, rest, more = strings.Cut(rest, "\n")
-		if r.candidateLine(stripRuntimePrefix(strings.TrimRight(l, "\r"))) {
+	for l := range entryLines(line) {
+		if r.candidateLine(l) {
 			return true
 		}
 	}
