@@ -162,19 +162,8 @@ func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where, scratch *[]byte, l
 			r.st.Entries++
 			return nil
 		}
-		tok := c.buf[rec.lo:rec.hi]
-		var line string
-		switch content := tok[1 : len(tok)-1]; {
-		case rec.nonASCII || rec.esc&escUnicode != 0:
-			line, _, _ = decodeString(tok, 0)
-		case rec.esc != 0:
-			*scratch = appendUnescaped((*scratch)[:0], content)
-			line = string(*scratch)
-		default:
-			line = string(content)
-		}
 		ev := rec.ev
-		ev.Line, _ = truncateString(line)
+		ev.Line, _ = truncateString(string(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
 		ev.Origin = at()
 		return r.hand(ev)
 	default:
@@ -352,14 +341,7 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 	if w.gate != nil && t.escaped && t.esc&(escUnicode|escNewline) == 0 && w.escGate != nil && !w.escGate.CandidateEscaped(unsafeString(text)) {
 		return w.plain(buf, t, ev)
 	}
-	switch {
-	case t.escaped && t.esc&escUnicode == 0 && !t.nonASCII:
-		w.scratch = appendUnescaped(w.scratch[:0], text)
-		text = w.scratch
-	case t.escaped || t.nonASCII && !utf8.Valid(text):
-		w.scratch, _, _ = appendDecoded(w.scratch[:0], tok, 0)
-		text = w.scratch
-	}
+	text = lineText(&w.scratch, tok, t.esc, t.nonASCII)
 	if w.gate != nil && !w.gate.Candidate(unsafeString(text)) {
 		return w.plain(buf, t, ev)
 	}
@@ -372,6 +354,24 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 func (w *jsonlWorker) plain(buf []byte, t jsonlTokens, ev incident.Event) jsonlRec {
 	start := cap(buf) - cap(t.line) // t.line is a slice of buf
 	return jsonlRec{kind: recPlain, ev: ev, lo: int32(start), hi: int32(start + len(t.line)), esc: t.esc, nonASCII: t.nonASCII}
+}
+
+// lineText returns the decoded content of the checked line token tok
+// (quotes included), given what scanString found in it: the content itself
+// when it holds no escape and is valid UTF-8, else its decoding into
+// scratch (a fast copy between backslashes when it is ASCII without
+// \uXXXX escapes).
+func lineText(scratch *[]byte, tok []byte, esc escapes, nonASCII bool) []byte {
+	content := tok[1 : len(tok)-1]
+	switch {
+	case esc == 0 && (!nonASCII || utf8.Valid(content)):
+		return content
+	case esc&escUnicode == 0 && !nonASCII:
+		*scratch = appendUnescaped((*scratch)[:0], content)
+	default:
+		*scratch, _, _ = appendDecoded((*scratch)[:0], tok, 0)
+	}
+	return *scratch
 }
 
 // unsafeString views b as a string for a call that does not keep it.
