@@ -337,11 +337,12 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 	}
 	ev := incident.Event{Time: ts, Labels: labels}
 	tok := t.line
-	text := tok[1 : len(tok)-1]
-	if w.gate != nil && t.escaped && t.esc&(escUnicode|escNewline) == 0 && w.escGate != nil && !w.escGate.CandidateEscaped(unsafeString(text)) {
+	// Most escaped lines are refused before they are decoded; an entry of
+	// several lines, or one with \uXXXX escapes, is decoded first.
+	if w.escGate != nil && t.escaped && t.esc&(escUnicode|escNewline) == 0 && !w.escGate.CandidateEscaped(unsafeString(tok[1:len(tok)-1])) {
 		return w.plain(buf, t, ev)
 	}
-	text = lineText(&w.scratch, tok, t.esc, t.nonASCII)
+	text := lineText(&w.scratch, tok, t.esc, t.nonASCII)
 	if w.gate != nil && !w.gate.Candidate(unsafeString(text)) {
 		return w.plain(buf, t, ev)
 	}
