@@ -63,12 +63,13 @@ type Reassembler struct {
 	// trace its stream may interleave before the trace is closed.
 	MaxForeign int
 
-	emit    func(Occurrence)
-	streams map[string]*block // the open blocks by stream key
-	stats   Stats
-	keys    labelmemo.Memo[*slot]
-	// slots holds a slot for every key in keys and every open block.
-	slots map[string]*slot
+	emit  func(Occurrence)
+	stats Stats
+	keys  labelmemo.Memo[*slot]
+	// slots holds the slot of every stream in keys and of every stream
+	// with an open block; openBlocks counts the latter.
+	slots      map[string]*slot
+	openBlocks int
 	// escaped are the Parsers New was given as EscapedStarters (nil when
 	// one is not), escFor that slice.
 	escaped []stack.EscapedStarter
@@ -130,7 +131,6 @@ func New(emit func(Occurrence)) *Reassembler {
 		MaxLines:   DefaultMaxLines,
 		MaxForeign: DefaultMaxForeign,
 		emit:       emit,
-		streams:    make(map[string]*block),
 		slots:      make(map[string]*slot),
 	}
 	r.escFor, r.escaped = r.Parsers, escapedStarters(r.Parsers)
@@ -184,12 +184,11 @@ func (r *Reassembler) addLine(e incident.Event, line string) {
 		}
 	}
 	st := r.slotOf(e.Labels)
-	key, b := st.key, st.open
-	if b != nil {
+	if b := st.open; b != nil {
 		switch {
 		case r.Gap > 0 && e.Time.Sub(b.last) > r.Gap:
 			r.stats.GapSplits++
-			r.close(key, b)
+			r.close(st)
 		case b.parser.Continue(b.lines, line):
 			r.extend(b, e, line)
 			return
@@ -198,17 +197,17 @@ func (r *Reassembler) addLine(e incident.Event, line string) {
 			// writer of the same stream (a goroutine still logging while
 			// the runtime prints the panic, stdout merged with stderr) got
 			// a line in between. Keep the block open for a few such lines.
-			if r.open(key, e, line) {
+			if r.open(st, e, line) {
 				return
 			}
 			b.foreign++
 			if b.foreign > r.MaxForeign {
-				r.close(key, b)
+				r.close(st)
 			}
 			return
 		}
 	}
-	r.open(key, e, line)
+	r.open(st, e, line)
 }
 
 // Candidate reports whether Add could do more with line than count it when
@@ -298,7 +297,7 @@ func trimEscapedEOL(raw string) string {
 // Idle reports whether the stream of labels has no open block, so that an
 // entry Candidate refused would change nothing but the count.
 func (r *Reassembler) Idle(labels map[string]string) bool {
-	return len(r.streams) == 0 || r.slotOf(labels).open == nil
+	return r.openBlocks == 0 || r.slotOf(labels).open == nil
 }
 
 // Skipped counts an entry that was not fed because Candidate refused it
@@ -322,23 +321,20 @@ func (r *Reassembler) extend(b *block, e incident.Event, line string) {
 
 // open starts a block when a parser recognises line as the start of a trace,
 // closing the stream's open block first.
-func (r *Reassembler) open(key string, e incident.Event, line string) bool {
+func (r *Reassembler) open(st *slot, e incident.Event, line string) bool {
 	for _, p := range r.Parsers {
 		if !p.Start(line) {
 			continue
 		}
-		if old := r.streams[key]; old != nil {
-			r.close(key, old)
+		if st.open != nil {
+			r.close(st)
 		}
-		b := &block{
+		st.open = &block{
 			parser: p, lines: []string{line}, bytes: len(line),
 			start: e.Time, last: e.Time, labels: e.Labels, origin: e.Origin,
 		}
-		r.streams[key] = b
-		r.slotFor(key).open = b
-		if n := len(r.streams); n > r.stats.OpenStreams {
-			r.stats.OpenStreams = n
-		}
+		r.openBlocks++
+		r.stats.OpenStreams = max(r.stats.OpenStreams, r.openBlocks)
 		return true
 	}
 	return false
@@ -346,26 +342,28 @@ func (r *Reassembler) open(key string, e incident.Event, line string) bool {
 
 // Flush closes every open block; call it at the end of a batch.
 func (r *Reassembler) Flush() {
-	for key, b := range r.streams {
-		r.close(key, b)
+	for _, st := range r.slots {
+		if st.open != nil {
+			r.close(st)
+		}
 	}
 }
 
 // CloseIdle closes the blocks whose stream has been quiet longer than Gap
 // before now, so a live tail emits a crash without waiting for the next line.
 func (r *Reassembler) CloseIdle(now time.Time) {
-	for key, b := range r.streams {
-		if now.Sub(b.last) > r.Gap {
-			r.close(key, b)
+	for _, st := range r.slots {
+		if st.open != nil && now.Sub(st.open.last) > r.Gap {
+			r.close(st)
 		}
 	}
 }
 
-func (r *Reassembler) close(key string, b *block) {
-	delete(r.streams, key)
-	if s := r.slots[key]; s != nil {
-		s.open = nil
-	}
+// close ends the open block of st and emits its trace.
+func (r *Reassembler) close(st *slot) {
+	b := st.open
+	st.open = nil
+	r.openBlocks--
 	tr := b.parser.Parse(b.lines)
 	if b.cut {
 		tr.Problems = append(tr.Problems, "trace cut: more lines than the reassembler keeps")
