@@ -259,61 +259,103 @@ const (
 )
 
 // scanString is checkString that also reports the string's escapes and
-// whether it holds bytes past ASCII. It tests eight bytes at a time, since
-// most of a log line is plain text.
+// whether it holds bytes past ASCII. scanStringBody crosses the plain runs
+// and the short escapes, most of a log line; a \uXXXX escape is read here.
 func scanString(b []byte, i int) (end int, escaped escapes, nonASCII, ok bool) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, 0, false, false
 	}
 	j := i + 1
 	for {
-		for j+8 <= len(b) {
-			if m := specialBytes(binary.LittleEndian.Uint64(b[j:])); m != 0 {
-				j += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			j += 8
-		}
-		if j >= len(b) {
+		n, flags := scanStringBody(b[j:])
+		escaped |= escapes(flags &^ bodyNonASCII)
+		nonASCII = nonASCII || flags&bodyNonASCII != 0
+		j += n
+		switch {
+		case j >= len(b):
 			return 0, 0, false, false
-		}
-		switch c := b[j]; {
-		case c == '"':
+		case b[j] == '"':
 			return j + 1, escaped, nonASCII, true
-		case c < 0x20:
+		case b[j] == '\\' && j+5 < len(b) && b[j+1] == 'u' && isHex(b[j+2]) && isHex(b[j+3]) && isHex(b[j+4]) && isHex(b[j+5]):
+			escaped |= escAny | escUnicode
+			j += 6
+		default: // a control character, an invalid escape or a lone backslash
 			return 0, 0, false, false
-		case c >= utf8.RuneSelf:
-			nonASCII = true
-			j++
-		case c == '\\':
-			escaped |= escAny
-			if j+1 >= len(b) {
-				return 0, 0, false, false
-			}
-			j++
-			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'r', 't':
-			case 'n':
-				escaped |= escNewline
-			case 'u':
-				escaped |= escUnicode
-				if j+4 >= len(b) {
-					return 0, 0, false, false
-				}
-				for _, h := range b[j+1 : j+5] {
-					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return 0, 0, false, false
-					}
-				}
-				j += 4
-			default:
-				return 0, 0, false, false
-			}
-			j++
-		default: // a plain byte of the last word
-			j++
 		}
 	}
+}
+
+func isHex(h byte) bool { return h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F' }
+
+// bodyNonASCII is the flag of scanStringBody's result saying the bytes it
+// crossed hold one past ASCII; the other bits are escapes.
+const bodyNonASCII = 0x80
+
+// scanStringBodyGeneric reads the content of a JSON string from b[0]
+// (after the opening quote) across plain bytes and the escapes of one
+// character other than \u, up to the byte its caller must look at: the
+// closing quote, a control character, a backslash not followed by one of
+// "\/bfrtn, or len(b). flags holds escAny (and escNewline for \n) for
+// the escapes crossed, and bodyNonASCII when a byte crossed is past ASCII.
+// It looks at eight bytes at a time; scanStringBody is this function, in
+// assembly where there is one.
+func scanStringBodyGeneric(b []byte) (n int, flags int) {
+	var high uint64
+	j := 0
+	for {
+	plain:
+		for {
+			if j+8 <= len(b) {
+				x := binary.LittleEndian.Uint64(b[j:])
+				if m := stopBytes(x); m != 0 {
+					k := bits.TrailingZeros64(m) >> 3
+					high |= x & msbs & (1<<(8*k) - 1) // the bytes before the stop
+					j += k
+					break plain
+				}
+				high |= x & msbs
+				j += 8
+				continue
+			}
+			for ; j < len(b); j++ {
+				c := b[j]
+				if c == '"' || c == '\\' || c < 0x20 {
+					break plain
+				}
+				high |= uint64(c & 0x80)
+			}
+			break plain
+		}
+		if j+1 >= len(b) || b[j] != '\\' {
+			break
+		}
+		switch b[j+1] {
+		case '"', '\\', '/', 'b', 'f', 'r', 't':
+			flags |= int(escAny)
+		case 'n':
+			flags |= int(escAny | escNewline)
+		default:
+			if high != 0 {
+				flags |= bodyNonASCII
+			}
+			return j, flags
+		}
+		j += 2
+	}
+	if high != 0 {
+		flags |= bodyNonASCII
+	}
+	return j, flags
+}
+
+// stopBytes flags, in each byte's top bit, the bytes of x that end a plain
+// run inside a JSON string: '"', '\', and control characters (not the bytes
+// past ASCII, which specialBytes also flags). Only the lowest flag is
+// exact (borrows run upwards), which is all its callers use.
+func stopBytes(x uint64) uint64 {
+	q := x ^ (lsbs * '"')
+	bs := x ^ (lsbs * '\\')
+	return (((q - lsbs) &^ q) | ((bs - lsbs) &^ bs) | ((x - lsbs*0x20) &^ x)) & msbs
 }
 
 // SWAR constants: one byte repeated over a word, and each byte's top bit.

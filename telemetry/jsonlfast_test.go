@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -318,6 +319,8 @@ var scanCases = []string{
 	`"{\"time\":\"2026-11-20T10:42:01Z\",\"msg\":\"a\\nb\"}" trailing`, `"caf` + "\xc3\xa9" + ` \u00e9 \ud83d\ude00"`,
 	`"1234567\"89"`, `"1234567\\"`, `"123456\u0041xyz"`, `"1234567` + "\x01" + `"`, `"12345678\q"`, `"unterminated \"`,
 	`"1234567\u00"`, `"ends with a backslash\`, `"bad utf8 ` + "\xff" + ` here"`, `"12345678901234\n"`,
+	`"0123456789abcdef0123456789abcdef\"0123456789abcdef\\0123456789abc` + "\xc3\xa9" + `def"`,
+	`"0123456789abcdef0123456789abc` + "\x7f\x1f" + `"`, `"0123456789abcdef012345678` + "\xe2\x82\xac" + `"`,
 }
 
 func checkScanString(t *testing.T, s string) {
@@ -343,4 +346,72 @@ func FuzzScanString(f *testing.F) {
 		f.Add(c)
 	}
 	f.Fuzz(checkScanString)
+}
+
+// scanStringBodyReference is scanStringBody a byte at a time.
+func scanStringBodyReference(b []byte) (int, int) {
+	flags := 0
+	for j := 0; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"' || c < 0x20:
+			return j, flags
+		case c >= 0x80:
+			flags |= bodyNonASCII
+		case c == '\\':
+			if j+1 >= len(b) {
+				return j, flags
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'r', 't':
+				flags |= int(escAny)
+			case 'n':
+				flags |= int(escAny | escNewline)
+			default:
+				return j, flags
+			}
+			j++
+		}
+	}
+	return len(b), flags
+}
+
+func checkScanStringBody(t *testing.T, b []byte) {
+	t.Helper()
+	n0, f0 := scanStringBodyReference(b)
+	if n, f := scanStringBody(b); n != n0 || f != f0 {
+		t.Fatalf("scanStringBody(%q) = %d %#x, reference %d %#x", b, n, f, n0, f0)
+	}
+	if n, f := scanStringBodyGeneric(b); n != n0 || f != f0 {
+		t.Fatalf("scanStringBodyGeneric(%q) = %d %#x, reference %d %#x", b, n, f, n0, f0)
+	}
+}
+
+// TestScanStringBody puts each kind of stop byte, escape and byte past
+// ASCII at every position of strings of every length up to three blocks
+// and a bit, so that every path (whole blocks, the overlapping last block,
+// a string shorter than a block, a restart after an escape) meets each in
+// every lane.
+func TestScanStringBody(t *testing.T) {
+	singles := []string{"\"", "\\", "\x00", "\n", "\x1f", " ", "\x7f", "\x80", "\xff", "\xe9"}
+	escs := []string{`\"`, `\\`, `\/`, `\n`, `\t`, `\b`, `\f`, `\r`, `\u00e9`, `\q`, `\`}
+	for n := 0; n <= 53; n++ {
+		base := strings.Repeat("x", n)
+		checkScanStringBody(t, []byte(base))
+		for p := 0; p <= n; p++ {
+			for _, c := range append(append([]string{}, singles...), escs...) {
+				b := base[:p] + c + base[p:]
+				checkScanStringBody(t, []byte(b))
+				for q := 0; q <= len(b); q += 3 { // a second escape or a byte past ASCII
+					checkScanStringBody(t, []byte(b[:q]+`\"`+b[q:]))
+					checkScanStringBody(t, []byte(b[:q]+"\xc3"+b[q:]))
+				}
+			}
+		}
+	}
+}
+
+func FuzzScanStringBody(f *testing.F) {
+	f.Add([]byte(`plain text \"quoted\" and \\ and \n then` + "\xc3\xa9" + ` \u00e9 more "`))
+	f.Add([]byte("0123456789abcdef0123456789abcde\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) { checkScanStringBody(t, b) })
 }
