@@ -348,70 +348,81 @@ func FuzzScanString(f *testing.F) {
 	f.Fuzz(checkScanString)
 }
 
-// scanStringBodyReference is scanStringBody a byte at a time.
-func scanStringBodyReference(b []byte) (int, int) {
-	flags := 0
-	for j := 0; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"' || c < 0x20:
-			return j, flags
-		case c >= 0x80:
-			flags |= bodyNonASCII
-		case c == '\\':
-			if j+1 >= len(b) {
-				return j, flags
-			}
-			switch b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'r', 't':
-				flags |= int(escAny)
-			case 'n':
-				flags |= int(escAny | escNewline)
-			default:
-				return j, flags
-			}
-			j++
-		}
-	}
-	return len(b), flags
-}
-
-func checkScanStringBody(t *testing.T, b []byte) {
+func checkBlockMasks(t *testing.T, p *[64]byte) {
 	t.Helper()
-	n0, f0 := scanStringBodyReference(b)
-	if n, f := scanStringBody(b); n != n0 || f != f0 {
-		t.Fatalf("scanStringBody(%q) = %d %#x, reference %d %#x", b, n, f, n0, f0)
+	var q0, b0, c0, h0 uint64
+	for i, c := range p {
+		bit := uint64(1) << i
+		if c == '"' {
+			q0 |= bit
+		}
+		if c == '\\' {
+			b0 |= bit
+		}
+		if c < 0x20 {
+			c0 |= bit
+		}
+		if c >= 0x80 {
+			h0 |= bit
+		}
 	}
-	if n, f := scanStringBodyGeneric(b); n != n0 || f != f0 {
-		t.Fatalf("scanStringBodyGeneric(%q) = %d %#x, reference %d %#x", b, n, f, n0, f0)
+	if q, b, c, h := blockMasks(p); q != q0 || b != b0 || c != c0 || h != h0 {
+		t.Fatalf("blockMasks(%q) = %x %x %x %x, want %x %x %x %x", p, q, b, c, h, q0, b0, c0, h0)
+	}
+	if q, b, c, h := blockMasksGeneric(p); q != q0 || b != b0 || c != c0 || h != h0 {
+		t.Fatalf("blockMasksGeneric(%q) = %x %x %x %x, want %x %x %x %x", p, q, b, c, h, q0, b0, c0, h0)
+	}
+	for name, f := range archBlockMasks() {
+		if q, b, c, h := f(p); q != q0 || b != b0 || c != c0 || h != h0 {
+			t.Fatalf("blockMasks %s(%q) = %x %x %x %x, want %x %x %x %x", name, p, q, b, c, h, q0, b0, c0, h0)
+		}
 	}
 }
 
-// TestScanStringBody puts each kind of stop byte, escape and byte past
-// ASCII at every position of strings of every length up to three blocks
-// and a bit, so that every path (whole blocks, the overlapping last block,
-// a string shorter than a block, a restart after an escape) meets each in
-// every lane.
-func TestScanStringBody(t *testing.T) {
-	singles := []string{"\"", "\\", "\x00", "\n", "\x1f", " ", "\x7f", "\x80", "\xff", "\xe9"}
-	escs := []string{`\"`, `\\`, `\/`, `\n`, `\t`, `\b`, `\f`, `\r`, `\u00e9`, `\q`, `\`}
-	for n := 0; n <= 53; n++ {
-		base := strings.Repeat("x", n)
-		checkScanStringBody(t, []byte(base))
-		for p := 0; p <= n; p++ {
-			for _, c := range append(append([]string{}, singles...), escs...) {
-				b := base[:p] + c + base[p:]
-				checkScanStringBody(t, []byte(b))
-				for q := 0; q <= len(b); q += 3 { // a second escape or a byte past ASCII
-					checkScanStringBody(t, []byte(b[:q]+`\"`+b[q:]))
-					checkScanStringBody(t, []byte(b[:q]+"\xc3"+b[q:]))
-				}
+// TestBlockMasks puts every byte value at every position of a block, over
+// two backgrounds, and pairs of them.
+func TestBlockMasks(t *testing.T) {
+	for _, bg := range []byte{'x', 0xff, 0x00, '"'} {
+		var p [64]byte
+		for i := range p {
+			p[i] = bg
+		}
+		checkBlockMasks(t, &p)
+		for pos := range 64 {
+			for c := range 256 {
+				q := p
+				q[pos] = byte(c)
+				q[(pos*7+c)%64] = byte(c ^ 0xa5)
+				checkBlockMasks(t, &q)
 			}
 		}
 	}
 }
 
-func FuzzScanStringBody(f *testing.F) {
-	f.Add([]byte(`plain text \"quoted\" and \\ and \n then` + "\xc3\xa9" + ` \u00e9 more "`))
-	f.Add([]byte("0123456789abcdef0123456789abcde\x01"))
-	f.Fuzz(func(t *testing.T, b []byte) { checkScanStringBody(t, b) })
+func FuzzBlockMasks(f *testing.F) {
+	f.Add([]byte(`plain text \"quoted\" and \\ and \n then` + "\xc3\xa9\x01" + ` \u00e9 more "`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p [64]byte
+		copy(p[:], b)
+		checkBlockMasks(t, &p)
+	})
+}
+
+// TestScanStringEscapeRuns puts runs of one to five backslashes, followed
+// by each kind of character, at every offset of strings long enough to
+// cross two block boundaries: the run's parity decides whether the quote
+// after it ends the string, also when the run straddles blocks.
+func TestScanStringEscapeRuns(t *testing.T) {
+	after := []string{`"`, `n`, `u00e9`, `u00g9`, `q`, "\x01", "\xc3\xa9", `x`, `/`}
+	for n := 0; n < 140; n++ {
+		for run := 1; run <= 5; run++ {
+			for _, a := range after {
+				body := strings.Repeat("y", n) + strings.Repeat(`\\`, run) + a
+				checkScanString(t, `"`+body+`" tail`)
+				checkScanString(t, `"`+body+`"`)
+				checkScanString(t, `"`+body)
+				checkScanString(t, `"`+body+strings.Repeat("z", 70)+`"`)
+			}
+		}
+	}
 }

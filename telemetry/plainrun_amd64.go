@@ -2,16 +2,24 @@
 
 package telemetry
 
-// scanStringBody is scanStringBodyGeneric sixteen bytes per step with SSE2,
-// which every amd64 processor has: the JSON string scan was the largest
-// single cost of reading a log file, and eight bytes at a time was what
-// portable Go could do.
-func scanStringBody(b []byte) (n int, flags int) {
-	if len(b) < 16 {
-		return scanStringBodyGeneric(b)
+import "golang.org/x/sys/cpu"
+
+// blockMasks returns, one bit per byte of the 64 at p, the '"' bytes, the
+// '\' bytes, the control characters and the bytes past ASCII. In assembly,
+// with AVX2 where the processor has it and SSE2 (which every amd64 one has)
+// where not: the JSON string scan was the largest single cost of reading a
+// log file. blockMasksGeneric is the same in Go.
+func blockMasks(p *[64]byte) (quote, backslash, control, high uint64) {
+	if hasAVX2 {
+		return blockMasksAVX2(p)
 	}
-	return scanStringSSE2(b)
+	return blockMasksSSE2(p)
 }
 
+var hasAVX2 = cpu.X86.HasAVX2
+
 //go:noescape
-func scanStringSSE2(b []byte) (n int, flags int)
+func blockMasksSSE2(p *[64]byte) (quote, backslash, control, high uint64)
+
+//go:noescape
+func blockMasksAVX2(p *[64]byte) (quote, backslash, control, high uint64)

@@ -2,5 +2,7 @@
 
 package telemetry
 
-// scanStringBody: see scanStringBodyGeneric.
-func scanStringBody(b []byte) (n int, flags int) { return scanStringBodyGeneric(b) }
+// blockMasks: see blockMasksGeneric.
+func blockMasks(p *[64]byte) (quote, backslash, control, high uint64) {
+	return blockMasksGeneric(p)
+}
