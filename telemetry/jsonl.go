@@ -61,7 +61,7 @@ func (r *reader) readJSONL(lr lineSource) error {
 func parseJSONLine(raw []byte, cache *labelCache) (incident.Event, string) {
 	var line string
 	var labelsRaw, tsRaw []byte
-	if t, ok := fastJSONLine(raw, cache); ok {
+	if t, ok := fastJSONLine(raw, cache, nil); ok {
 		labelsRaw, tsRaw = t.labels, t.ts
 		line, _, _ = decodeString(t.line, 0)
 	} else {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strconv"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -22,6 +23,10 @@ type jsonlTokens struct {
 	escaped, nonASCII bool
 	esc               escapes
 	ts                []byte // the timestamp, a string or a number
+	// time is ts read, when timed: logcliShape reads logcli's own time
+	// layout, whose success also proves the string plain.
+	time  time.Time
+	timed bool
 }
 
 // fastJSONLine reads the shape logcli writes, one object holding "labels" (a
@@ -32,9 +37,10 @@ type jsonlTokens struct {
 // encoding/json spent most of a whole analysis here. Anything else (another
 // key, nested values, a key with escapes, trailing bytes) returns ok=false,
 // and the caller decodes with encoding/json, which also words the error.
-// known, when not nil, holds the label objects already seen.
-func fastJSONLine(b []byte, known *labelCache) (t jsonlTokens, ok bool) {
-	if t, ok := logcliShape(b, known); ok {
+// known, when not nil, holds the label objects already seen; minute, when
+// not nil, lets logcliShape read the time.
+func fastJSONLine(b []byte, known *labelCache, minute *minuteCache) (t jsonlTokens, ok bool) {
+	if t, end, ok := logcliShape(b, known, minute); ok && end == len(b) {
 		return t, true
 	}
 	return generalJSONLine(b, known)
@@ -123,43 +129,53 @@ const (
 // logcliShape is fastJSONLine for the one shape logcli writes, keys in its
 // order without blanks, with a label object already known: every entry of
 // a file but the first of each stream. It checks what fastJSONLine checks,
-// without its general key loop, and returns false for anything else.
-func logcliShape(b []byte, known *labelCache) (t jsonlTokens, ok bool) {
+// without its general key loop, and returns false for anything else. With
+// a minute cache it also reads the time when it is in logcli's layout.
+// The entry ends at b[end]: b may run on past the line, so that a reader
+// need not find the line's end first, and it holds the whole line only
+// when a line end (or the end of b) follows.
+func logcliShape(b []byte, known *labelCache, minute *minuteCache) (t jsonlTokens, end int, ok bool) {
 	if known == nil || !bytes.HasPrefix(b, []byte(shapeLabels)) {
-		return t, false
+		return t, 0, false
 	}
 	i := len(shapeLabels)
 	j := bytes.IndexByte(b[i:], '}')
 	if j < 0 {
-		return t, false
+		return t, 0, false
 	}
 	labels := b[i : i+j+1]
 	m, ok := known.get(labels)
 	if !ok {
-		return t, false
+		return t, 0, false
 	}
 	i += j + 1
 	if !bytes.HasPrefix(b[i:], []byte(shapeLine)) {
-		return t, false
+		return t, 0, false
 	}
 	i += len(shapeLine)
 	end, esc, nonASCII, ok := scanString(b, i)
 	if !ok || !bytes.HasPrefix(b[end:], []byte(shapeTS)) {
-		return t, false
+		return t, 0, false
 	}
 	line := b[i:end]
 	i = end + len(shapeTS) // inside the timestamp string
 	k := bytes.IndexByte(b[i:], '"')
-	if k < 0 || i+k+2 != len(b) || b[i+k+1] != '}' {
-		return t, false
+	if k < 0 || i+k+1 >= len(b) || b[i+k+1] != '}' {
+		return t, 0, false
+	}
+	t = jsonlTokens{labels: labels, known: m, line: line, escaped: esc != 0, esc: esc,
+		nonASCII: nonASCII, ts: b[i-1 : i+k+1]}
+	if minute != nil {
+		if t.time, t.timed = minute.rfc3339(b[i : i+k]); t.timed {
+			return t, i + k + 2, true // digits and the layout's punctuation: a plain string
+		}
 	}
 	for _, c := range b[i : i+k] { // a plain string, as the time in it must be
 		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
-			return t, false
+			return jsonlTokens{}, 0, false
 		}
 	}
-	return jsonlTokens{labels: labels, known: m, line: line, escaped: esc != 0, esc: esc,
-		nonASCII: nonASCII, ts: b[i-1 : i+k+1]}, true
+	return t, i + k + 2, true
 }
 
 func skipSpace(b []byte, i int) int {

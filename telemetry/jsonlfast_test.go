@@ -13,7 +13,7 @@ import (
 // fastMatchesStdlib checks the fast decoder against encoding/json: when the
 // fast path accepts a line, it must read exactly what encoding/json reads.
 func fastMatchesStdlib(t *testing.T, in string) {
-	tok, ok := fastJSONLine([]byte(in), nil)
+	tok, ok := fastJSONLine([]byte(in), nil, nil)
 	// logcli's own shape, read with its label object known (a valid one,
 	// as the cache holds), must accept only what the general path accepts
 	// with the same cache, and read the same tokens.
@@ -23,7 +23,19 @@ func fastMatchesStdlib(t *testing.T, in string) {
 				known := newLabelCache()
 				known.put(string(rest[:j+1]), map[string]string{"known": "yes"})
 				g, gok := generalJSONLine([]byte(in), known)
-				if s, sok := logcliShape([]byte(in), known); sok {
+				s, send, sok := logcliShape([]byte(in), known, nil)
+				sok = sok && send == len(in)
+				// With a minute cache, the time read on the way changes
+				// nothing it accepts, and is the time parseTimestamp reads.
+				var mc minuteCache
+				if st, stend, stok := logcliShape([]byte(in), known, &mc); (stok && stend == len(in)) != sok {
+					t.Fatalf("%q: logcli shape with a minute cache ok=%v, without %v", in, stok, sok)
+				} else if stok && st.timed {
+					if want, wok := parseTimestamp(st.ts); !wok || !want.Equal(st.time) {
+						t.Fatalf("%q: logcli shape read the time %v, parseTimestamp %v %v", in, st.time, want, wok)
+					}
+				}
+				if sok {
 					if !gok {
 						t.Fatalf("logcli shape accepted %q, the general path refused it", in)
 					}
@@ -64,7 +76,7 @@ func fastMatchesStdlib(t *testing.T, in string) {
 	// stream is: the same tokens, and the known labels handed back.
 	known := newLabelCache()
 	known.put(string(labels), map[string]string{"known": "yes"})
-	tok2, ok := fastJSONLine([]byte(in), known)
+	tok2, ok := fastJSONLine([]byte(in), known, nil)
 	labels2, m, lineTok2, ts2 := tok2.labels, tok2.known, tok2.line, tok2.ts
 	if !ok || string(labels2) != string(labels) || string(lineTok2) != string(lineTok) || string(ts2) != string(ts) ||
 		tok2.escaped != tok.escaped || tok2.esc != tok.esc || tok2.nonASCII != tok.nonASCII {
@@ -102,7 +114,7 @@ var fastCases = []struct {
 
 func TestFastJSONLine(t *testing.T) {
 	for _, c := range fastCases {
-		_, ok := fastJSONLine([]byte(c.in), nil)
+		_, ok := fastJSONLine([]byte(c.in), nil, nil)
 		if ok != c.ok {
 			t.Errorf("fastJSONLine(%q) ok = %v, want %v", c.in, ok, c.ok)
 		}
@@ -261,7 +273,7 @@ func TestLogcliShape(t *testing.T) {
 		{`{"labels":{"service":"checkout"},"timestamp":"2026-11-20T10:42:01.5Z","line":"x"}`, false},
 		{`{"labels":{"service":"checkout"},"line":"x","timestamp":"1732099321000000000"}`, true},
 	} {
-		if _, ok := logcliShape([]byte(c.in), known); ok != c.ok {
+		if _, end, ok := logcliShape([]byte(c.in), known, nil); (ok && end == len(c.in)) != c.ok {
 			t.Errorf("logcliShape(%q) ok = %v, want %v", c.in, ok, c.ok)
 		}
 		fastMatchesStdlib(t, c.in)

@@ -287,6 +287,11 @@ func discardLine(src io.Reader) ([]byte, int64, error) {
 }
 
 // jsonlWorker decodes chunks; each worker has its own label cache.
+// fusedLineBytes bounds how far a worker reads into a chunk for an entry
+// before it has found the entry's line end: a malformed line then costs no
+// search past it. Longer lines are cut at their line end first.
+const fusedLineBytes = 4 << 10
+
 type jsonlWorker struct {
 	cache   *labelCache
 	gate    Gate
@@ -302,6 +307,24 @@ func (w *jsonlWorker) decode(c *jsonlChunk) {
 		return
 	}
 	for len(rest) > 0 {
+		// logcli's shape ends where its object does: when a line end
+		// follows, the line's end needed no search of its own.
+		if t, end, ok := logcliShape(rest[:min(len(rest), fusedLineBytes)], w.cache, &w.minute); ok {
+			next := -1
+			switch {
+			case end == len(rest):
+				next = end
+			case rest[end] == '\n':
+				next = end + 1
+			case rest[end] == '\r' && (end+1 == len(rest) || rest[end+1] == '\n'):
+				next = min(end+2, len(rest))
+			}
+			if next >= 0 {
+				c.recs = append(c.recs, w.tokens(c.buf, t))
+				rest = rest[next:]
+				continue
+			}
+		}
 		line := rest
 		next := len(rest)
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
@@ -317,7 +340,7 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return jsonlRec{kind: recBlank}
 	}
-	t, ok := fastJSONLine(line, w.cache)
+	t, ok := fastJSONLine(line, w.cache, &w.minute)
 	if !ok {
 		ev, problem := parseJSONLine(line, w.cache)
 		if problem != "" {
@@ -325,7 +348,15 @@ func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
 		}
 		return jsonlRec{kind: recEvent, ev: ev}
 	}
-	ts, ok := w.minute.parseTimestamp(t.ts)
+	return w.tokens(buf, t)
+}
+
+// tokens is the record of an entry read by fastJSONLine.
+func (w *jsonlWorker) tokens(buf []byte, t jsonlTokens) jsonlRec {
+	ts, ok := t.time, t.timed
+	if !ok {
+		ts, ok = w.minute.parseTimestamp(t.ts)
+	}
 	if !ok {
 		return jsonlRec{kind: recMalformed, problem: fmt.Sprintf("bad timestamp %.40s", t.ts)}
 	}

@@ -73,7 +73,14 @@ func messyJSONL(t testing.TB, n int, seed uint64) []byte {
 			line = "an entry of two lines\n" + line
 		}
 		q, _ := jsonMarshalString(line)
-		fmt.Fprintf(&b, `{"labels":%s,"line":%s,"timestamp":"%s"}`+"\n", labels, q, ts.Format(time.RFC3339Nano))
+		// What may follow an entry's closing brace: a line end of either
+		// kind, a blank (still valid JSON), a lone '\r' inside the line, or
+		// junk (a malformed line).
+		end := "\n"
+		if k := rng.IntN(40); k < 5 {
+			end = []string{"\r\n", " \n", "\r\r\n", "\rjunk\n", "} \n"}[k]
+		}
+		fmt.Fprintf(&b, `{"labels":%s,"line":%s,"timestamp":"%s"}`+end, labels, q, ts.Format(time.RFC3339Nano))
 	}
 	fmt.Fprintf(&b, `{"labels":{},"line":"last, without newline","timestamp":"%d"}`, t0.Add(time.Hour).UnixNano())
 	return b.Bytes()
