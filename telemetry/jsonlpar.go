@@ -286,12 +286,12 @@ func discardLine(src io.Reader) ([]byte, int64, error) {
 	}
 }
 
-// jsonlWorker decodes chunks; each worker has its own label cache.
 // fusedLineBytes bounds how far a worker reads into a chunk for an entry
 // before it has found the entry's line end: a malformed line then costs no
 // search past it. Longer lines are cut at their line end first.
 const fusedLineBytes = 4 << 10
 
+// jsonlWorker decodes chunks; each worker has its own label cache.
 type jsonlWorker struct {
 	cache   *labelCache
 	gate    Gate
