@@ -104,6 +104,16 @@ func (a *Analyzer) Add(e incident.Event) {
 	a.reasm.Add(e)
 }
 
+// addBorrowed is Add for an event whose line is valid only during the call
+// (see telemetry.BorrowingGate).
+func (a *Analyzer) addBorrowed(e incident.Event) {
+	a.events++
+	if e.Time.After(a.newest) {
+		a.newest = e.Time
+	}
+	a.reasm.AddBorrowed(e)
+}
+
 // Candidate and Skip make an Analyzer a telemetry.Gate, so a source can
 // skip building the entries that cannot be part of a crash; the result is
 // the same as with every entry fed to Add.

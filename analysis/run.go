@@ -124,7 +124,19 @@ type runGate struct {
 	versions *telemetry.VersionWatch
 }
 
-var _ telemetry.EscapedGate = runGate{}
+var (
+	_ telemetry.EscapedGate   = runGate{}
+	_ telemetry.BorrowingGate = runGate{}
+)
+
+// Take feeds every Analyzer an entry whose line is borrowed, as RunMany's
+// fn would, each copying what it keeps of the line.
+func (g runGate) Take(e incident.Event) {
+	g.versions.Add(e)
+	for _, a := range g.as {
+		a.addBorrowed(e)
+	}
+}
 
 func (g runGate) Candidate(line string) bool {
 	for _, a := range g.as {

@@ -440,22 +440,45 @@ func appendDecoded(dst []byte, b []byte, i int) ([]byte, int, bool) {
 // quotes). The checks done, decoding is copying the runs between
 // backslashes, which bytes.IndexByte finds many bytes at a time.
 func appendUnescaped(dst, s []byte) []byte {
-	for {
-		k := bytes.IndexByte(s, '\\')
-		if k < 0 || k+1 >= len(s) {
-			return append(dst, s...)
+	var tail [64]byte
+	for i := 0; i < len(s); {
+		// The backslashes of the next 64 bytes from i, found at once.
+		n := min(64, len(s)-i)
+		var bs uint64
+		if n == 64 {
+			_, bs, _, _ = blockMasks((*[64]byte)(s[i : i+64]))
+		} else {
+			copy(tail[:], s[i:])
+			clear(tail[n:])
+			_, bs, _, _ = blockMasks(&tail)
 		}
-		dst = append(dst, s[:k]...)
-		next := k + 2
-		if d, ok := shortEscape(s[k+1]); ok {
-			dst = append(dst, d)
-		} else { // 'u', the only other escape scanString lets through
-			r, n, _ := unicodeEscape(s, k+1)
-			dst = utf8.AppendRune(dst, r)
-			next = n
+		from := i // the next byte not yet copied
+		for bs != 0 {
+			k := i + bits.TrailingZeros64(bs)
+			if k+1 >= len(s) {
+				break // a lone backslash at the end, copied as is
+			}
+			dst = append(dst, s[from:k]...)
+			from = k + 2
+			if d, ok := shortEscape(s[k+1]); ok {
+				dst = append(dst, d)
+			} else { // 'u', the only other escape scanString lets through
+				r, next, _ := unicodeEscape(s, k+1)
+				dst = utf8.AppendRune(dst, r)
+				from = next
+			}
+			if from-i >= 64 {
+				break
+			}
+			bs &^= 1<<(from-i) - 1 // backslashes inside the escape are not escapes
 		}
-		s = s[next:]
+		if from < i+n {
+			dst = append(dst, s[from:i+n]...)
+			from = i + n
+		}
+		i = from
 	}
+	return dst
 }
 
 // shortEscape returns the byte a two-character escape (\n, \", ...)

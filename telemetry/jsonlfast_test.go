@@ -216,6 +216,14 @@ func TestAppendUnescaped(t *testing.T) {
 	for _, c := range unescapedCases {
 		unescapedMatchesDecode(t, c)
 	}
+	// Each escape, and runs of escaped backslashes, at every offset around
+	// the first two 64-byte windows, so that escapes straddle them.
+	for _, e := range []string{`\"`, `\\`, `\\\\`, `\\\"`, `\n`, `\u00e9`, `\ud83d\ude00`, `\/\/\/`} {
+		for n := 0; n < 140; n++ {
+			unescapedMatchesDecode(t, strings.Repeat("a", n)+e)
+			unescapedMatchesDecode(t, strings.Repeat("a", n)+e+strings.Repeat("b", 70)+e+"c")
+		}
+	}
 	if got := string(appendUnescaped(nil, []byte(`a\"b\\c\nd\u00e9`))); got != "a\"b\\c\nd\u00e9" {
 		t.Fatalf("appendUnescaped = %q", got)
 	}

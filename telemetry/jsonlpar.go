@@ -162,6 +162,13 @@ func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where, scratch *[]byte, l
 			r.st.Entries++
 			return nil
 		}
+		if bg, ok := r.q.Gate.(BorrowingGate); ok {
+			ev := rec.ev
+			ev.Line, _ = truncateString(unsafeString(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
+			r.st.Entries++
+			bg.Take(ev)
+			return nil
+		}
 		ev := rec.ev
 		ev.Line, _ = truncateString(string(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
 		ev.Origin = at()

@@ -74,6 +74,8 @@ type Reassembler struct {
 	// one is not), escFor that slice.
 	escaped []stack.EscapedStarter
 	escFor  []stack.Parser
+	// borrowed is set during AddBorrowed: lines kept must be copied.
+	borrowed bool
 }
 
 // slot says whether a stream has an open block, reachable from a label
@@ -162,6 +164,22 @@ func (r *Reassembler) Add(e incident.Event) {
 	for l := range entryLines(line) {
 		r.addLine(e, l)
 	}
+}
+
+// AddBorrowed is Add for an event whose line is valid only during the call
+// (a view of a reader's buffer): the lines a block keeps are copied.
+func (r *Reassembler) AddBorrowed(e incident.Event) {
+	r.borrowed = true
+	r.Add(e)
+	r.borrowed = false
+}
+
+// keep returns line as a block may keep it.
+func (r *Reassembler) keep(line string) string {
+	if r.borrowed {
+		return strings.Clone(line)
+	}
+	return line
 }
 
 // entryLines yields the lines of an entry of several lines, each read as
@@ -315,7 +333,7 @@ func (r *Reassembler) extend(b *block, e incident.Event, line string) {
 		}
 		return
 	}
-	b.lines = append(b.lines, line)
+	b.lines = append(b.lines, r.keep(line))
 	b.bytes += len(line)
 }
 
@@ -330,7 +348,7 @@ func (r *Reassembler) open(st *slot, e incident.Event, line string) bool {
 			r.close(st)
 		}
 		st.open = &block{
-			parser: p, lines: []string{line}, bytes: len(line),
+			parser: p, lines: []string{r.keep(line)}, bytes: len(line),
 			start: e.Time, last: e.Time, labels: e.Labels, origin: e.Origin,
 		}
 		r.openBlocks++

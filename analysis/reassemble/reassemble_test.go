@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/internal/labelmemo"
@@ -294,5 +295,54 @@ func TestManyLabelSets(t *testing.T) {
 	}
 	if !r.Idle(a1) || !r.Idle(a2) {
 		t.Fatal("stream still open after Flush")
+	}
+}
+
+// TestAddBorrowedKeepsCopies feeds the same interleaved streams twice, once
+// with Add and once with AddBorrowed from one buffer that is overwritten
+// after every call, as a reader's scratch buffer is: the traces must be the
+// same, so every line a block keeps was copied.
+func TestAddBorrowedKeepsCopies(t *testing.T) {
+	streams := map[string][]string{"cart": strings.Split(goPanic, "\n"), "shop": strings.Split(pyTrace, "\n")}
+	noise := "GET /healthz 200"
+	run := func(borrow bool) []Occurrence {
+		var got []Occurrence
+		r := New(func(o Occurrence) { got = append(got, o) })
+		buf := make([]byte, 0, 256)
+		ts := t0
+		add := func(labels map[string]string, line string) {
+			e := incident.Event{Time: ts, Labels: labels, Line: line}
+			ts = ts.Add(time.Millisecond)
+			if !borrow {
+				r.Add(e)
+				return
+			}
+			buf = append(buf[:0], line...)
+			e.Line = unsafe.String(unsafe.SliceData(buf), len(buf))
+			r.AddBorrowed(e)
+			for i := range buf {
+				buf[i] = 'X'
+			}
+		}
+		cart, shop := map[string]string{"service": "cart"}, map[string]string{"service": "shop"}
+		for i := 0; i < max(len(streams["cart"]), len(streams["shop"])); i++ {
+			if i < len(streams["cart"]) {
+				add(cart, streams["cart"][i])
+			}
+			add(cart, noise)
+			if i < len(streams["shop"]) {
+				add(shop, streams["shop"][i])
+			}
+		}
+		r.Flush()
+		sort.Slice(got, func(i, j int) bool { return got[i].Labels["service"] < got[j].Labels["service"] })
+		return got
+	}
+	want, got := run(false), run(true)
+	if len(want) != 2 {
+		t.Fatalf("Add read %d traces, want 2", len(want))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("AddBorrowed read\n%v\nAdd read\n%v", got, want)
 	}
 }
