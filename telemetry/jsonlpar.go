@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -39,28 +40,51 @@ type recKind uint8
 
 const (
 	recBlank     recKind = iota // an empty line
-	recEvent                    // ev is the whole entry
-	recPlain                    // the Gate's Candidate refused the line: ev has Time and Labels; buf[lo:hi] is the line's JSON string
-	recMalformed                // problem says why
+	recEvent                    // the chunk's events[lo] is the whole entry
+	recPlain                    // the Gate's Candidate refused the line: buf[lo:hi] is the line's JSON string
+	recMalformed                // the chunk's problems[lo] says why
 	recTruncated                // a line longer than MaxLineBytes
 )
 
+// jsonlRec is what a worker found on one line. It is 32 bytes: a chunk
+// holds a thousand of them, written by a worker and read by the consumer
+// on another core, and a record holding a whole Event was three times the
+// size; the rare entries that are more than a refused line keep their
+// Event or problem beside the records.
 type jsonlRec struct {
 	kind recKind
 	// esc and nonASCII are scanString's findings on a recPlain line.
 	esc      escapes
 	nonASCII bool
+	nsec     int32 // a recPlain entry's time: Unix seconds and nanoseconds
 	lo, hi   int32
-	ev       incident.Event
-	problem  string
+	sec      int64
+	labels   map[string]string // a recPlain entry's labels
 }
+
+// time returns a recPlain entry's time.
+func (rec *jsonlRec) time() time.Time { return time.Unix(rec.sec, int64(rec.nsec)).UTC() }
 
 // jsonlChunk is a run of whole lines and, once a worker closes done, one
 // record per line.
 type jsonlChunk struct {
-	buf  []byte
-	recs []jsonlRec
-	done chan struct{}
+	buf      []byte
+	recs     []jsonlRec
+	events   []incident.Event
+	problems []string
+	done     chan struct{}
+}
+
+// event adds a record of the whole entry ev.
+func (c *jsonlChunk) event(ev incident.Event) {
+	c.recs = append(c.recs, jsonlRec{kind: recEvent, lo: int32(len(c.events))})
+	c.events = append(c.events, ev)
+}
+
+// malformed adds a record of a line that could not be read.
+func (c *jsonlChunk) malformed(problem string) {
+	c.recs = append(c.recs, jsonlRec{kind: recMalformed, lo: int32(len(c.problems))})
+	c.problems = append(c.problems, problem)
 }
 
 // readJSONLParallel reads logcli jsonl lines from src and returns the
@@ -119,7 +143,9 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 			}
 		}
 		clear(c.recs) // drop the events' strings and label maps
-		c.recs = c.recs[:0]
+		clear(c.events)
+		clear(c.problems)
+		c.recs, c.events, c.problems = c.recs[:0], c.events[:0], c.problems[:0]
 		select {
 		case free <- c:
 		default:
@@ -144,7 +170,7 @@ func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where, scratch *[]byte, l
 	case recBlank:
 		return nil
 	case recMalformed:
-		r.malformed(at(), "%s", rec.problem)
+		r.malformed(at(), "%s", c.problems[rec.lo])
 		return nil
 	case recTruncated:
 		w := at()
@@ -155,26 +181,26 @@ func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where, scratch *[]byte, l
 		if err := r.tick(); err != nil {
 			return err
 		}
-		if !r.q.Contains(rec.ev.Time) {
+		t := rec.time()
+		if !r.q.Contains(t) {
 			return nil
 		}
-		if r.q.Gate.Skip(rec.ev.Labels, rec.ev.Time) {
+		if r.q.Gate.Skip(rec.labels, t) {
 			r.st.Entries++
 			return nil
 		}
+		ev := incident.Event{Time: t, Labels: rec.labels}
 		if bg, ok := r.q.Gate.(BorrowingGate); ok {
-			ev := rec.ev
 			ev.Line, _ = truncateString(unsafeString(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
 			r.st.Entries++
 			bg.Take(ev)
 			return nil
 		}
-		ev := rec.ev
 		ev.Line, _ = truncateString(string(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
 		ev.Origin = at()
 		return r.hand(ev)
 	default:
-		ev := rec.ev
+		ev := c.events[rec.lo]
 		ev.Origin = at()
 		return r.deliver(ev)
 	}
@@ -327,7 +353,7 @@ func (w *jsonlWorker) decode(c *jsonlChunk) {
 				next = min(end+2, len(rest))
 			}
 			if next >= 0 {
-				c.recs = append(c.recs, w.tokens(c.buf, t))
+				w.tokens(c, t)
 				rest = rest[next:]
 				continue
 			}
@@ -337,62 +363,70 @@ func (w *jsonlWorker) decode(c *jsonlChunk) {
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 			line, next = rest[:i], i+1
 		}
-		c.recs = append(c.recs, w.entry(c.buf, bytes.TrimSuffix(line, []byte{'\r'})))
+		w.entry(c, bytes.TrimSuffix(line, []byte{'\r'}))
 		rest = rest[next:]
 	}
 }
 
-// entry reads one line of buf (without its ending).
-func (w *jsonlWorker) entry(buf []byte, line []byte) jsonlRec {
+// entry adds the record of one line of c (without its ending).
+func (w *jsonlWorker) entry(c *jsonlChunk, line []byte) {
 	if len(bytes.TrimSpace(line)) == 0 {
-		return jsonlRec{kind: recBlank}
+		c.recs = append(c.recs, jsonlRec{kind: recBlank})
+		return
 	}
 	t, ok := fastJSONLine(line, w.cache, &w.minute)
 	if !ok {
 		ev, problem := parseJSONLine(line, w.cache)
 		if problem != "" {
-			return jsonlRec{kind: recMalformed, problem: problem}
+			c.malformed(problem)
+			return
 		}
-		return jsonlRec{kind: recEvent, ev: ev}
+		c.event(ev)
+		return
 	}
-	return w.tokens(buf, t)
+	w.tokens(c, t)
 }
 
-// tokens is the record of an entry read by fastJSONLine.
-func (w *jsonlWorker) tokens(buf []byte, t jsonlTokens) jsonlRec {
+// tokens adds the record of an entry of c read by fastJSONLine.
+func (w *jsonlWorker) tokens(c *jsonlChunk, t jsonlTokens) {
 	ts, ok := t.time, t.timed
 	if !ok {
 		ts, ok = w.minute.parseTimestamp(t.ts)
 	}
 	if !ok {
-		return jsonlRec{kind: recMalformed, problem: fmt.Sprintf("bad timestamp %.40s", t.ts)}
+		c.malformed(fmt.Sprintf("bad timestamp %.40s", t.ts))
+		return
 	}
 	labels := t.known
 	if labels == nil {
 		if labels, ok = cachedLabels(w.cache, t.labels); !ok {
-			return jsonlRec{kind: recMalformed, problem: "labels are not an object of strings"}
+			c.malformed("labels are not an object of strings")
+			return
 		}
 	}
-	ev := incident.Event{Time: ts, Labels: labels}
 	tok := t.line
 	// Most escaped lines are refused before they are decoded; an entry of
 	// several lines, or one with \uXXXX escapes, is decoded first.
 	if w.escGate != nil && t.escaped && t.esc&(escUnicode|escNewline) == 0 && !w.escGate.CandidateEscaped(unsafeString(tok[1:len(tok)-1])) {
-		return w.plain(buf, t, ev)
+		plain(c, t, ts, labels)
+		return
 	}
 	text := lineText(&w.scratch, tok, t.esc, t.nonASCII)
 	if w.gate != nil && !w.gate.Candidate(unsafeString(text)) {
-		return w.plain(buf, t, ev)
+		plain(c, t, ts, labels)
+		return
 	}
+	ev := incident.Event{Time: ts, Labels: labels}
 	ev.Line, _ = truncateString(string(text))
-	return jsonlRec{kind: recEvent, ev: ev}
+	c.event(ev)
 }
 
-// plain is the record of an entry the gate refused: its line stays
-// undecoded in buf unless Skip wants it after all.
-func (w *jsonlWorker) plain(buf []byte, t jsonlTokens, ev incident.Event) jsonlRec {
-	start := cap(buf) - cap(t.line) // t.line is a slice of buf
-	return jsonlRec{kind: recPlain, ev: ev, lo: int32(start), hi: int32(start + len(t.line)), esc: t.esc, nonASCII: t.nonASCII}
+// plain adds the record of an entry the gate refused: its line stays
+// undecoded in the chunk unless Skip wants it after all.
+func plain(c *jsonlChunk, t jsonlTokens, ts time.Time, labels map[string]string) {
+	start := cap(c.buf) - cap(t.line) // t.line is a slice of buf
+	c.recs = append(c.recs, jsonlRec{kind: recPlain, lo: int32(start), hi: int32(start + len(t.line)),
+		esc: t.esc, nonASCII: t.nonASCII, sec: ts.Unix(), nsec: int32(ts.Nanosecond()), labels: labels})
 }
 
 // lineText returns the decoded content of the checked line token tok

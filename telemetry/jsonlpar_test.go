@@ -208,6 +208,63 @@ func TestEscapedGate(t *testing.T) {
 	}
 }
 
+// borrowKeepGate is escKeepGate taking the entries Skip refuses with
+// their lines borrowed; it keeps them in out beside fn's, as a consumer
+// would, copying the line.
+type borrowKeepGate struct {
+	escKeepGate
+	out      *[]incident.Event
+	borrowed int
+}
+
+func (g *borrowKeepGate) Take(e incident.Event) {
+	g.borrowed++
+	e.Line = strings.Clone(e.Line)
+	e.Origin = "taken"
+	*g.out = append(*g.out, e)
+}
+
+// TestBorrowingGate checks that the entries Skip refuses reach Take, in
+// delivery order among those fn gets, with the same lines, times and
+// labels: the view of the reader's buffer it lends is the decoded line.
+func TestBorrowingGate(t *testing.T) {
+	data := messyJSONL(t, 3000, 4)
+	path := filepath.Join(t.TempDir(), "messy.jsonl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := sequentialJSONL(t, path, data, Query{})
+	var got []incident.Event
+	g := &borrowKeepGate{out: &got}
+	if _, err := NewFileSource(path, nil).Fetch(context.Background(), Query{Gate: g}, func(e incident.Event) error {
+		got = append(got, e)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var want []incident.Event
+	for _, e := range all {
+		if strings.Contains(e.Line, "keep=true") || e.Labels["pod"] == "b" {
+			want = append(want, e)
+		}
+	}
+	if g.borrowed == 0 {
+		t.Fatal("no entry was taken borrowed: pod b's refused lines should be")
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d entries, want %d", len(got), len(want))
+	}
+	for i := range want {
+		w := want[i]
+		if got[i].Origin == "taken" {
+			w.Origin = "taken"
+		}
+		if !reflect.DeepEqual(got[i], w) {
+			t.Fatalf("entry %d: got %+v, want %+v", i, got[i], w)
+		}
+	}
+}
+
 func checkGate(t *testing.T, g interface {
 	Gate
 	skippedTimes() []time.Time
