@@ -37,6 +37,9 @@ func messyJSONL(t testing.TB, n int, seed uint64) []byte {
 	}
 	for i := range n {
 		ts := t0.Add(time.Duration(i) * time.Millisecond)
+		if rng.IntN(30) == 0 {
+			ts = ts.Add(-time.Second) // an entry out of order
+		}
 		labels := streams[rng.IntN(len(streams))]
 		line := fmt.Sprintf("entry %d keep=%v", i, rng.IntN(4) == 0)
 		switch k := rng.IntN(60); k {
