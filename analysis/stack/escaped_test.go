@@ -161,6 +161,80 @@ func TestHasGoMarker(t *testing.T) {
 	}
 }
 
+// TestHasGoMarkerEverywhere puts each marker, and near misses sharing its
+// letter pair, at every offset of lines up to three search windows long,
+// so that the pair search finds them in every lane and in the last
+// (overlapping) window.
+func TestHasGoMarkerEverywhere(t *testing.T) {
+	for _, m := range []string{httpPanicMarker, ginMarker, "p" + strings.Repeat("x", 8) + "v", "[" + strings.Repeat("x", 8) + "]", "[Recovery]"} {
+		for n := 0; n < 100; n++ {
+			for _, tail := range []int{0, 1, 9, 31, 33} {
+				line := strings.Repeat("a", n) + m + strings.Repeat("b", tail)
+				if got, want := hasGoMarker(line), hasGoMarkerReference(line); got != want {
+					t.Fatalf("hasGoMarker(%q) = %v, want %v", line, got, want)
+				}
+				decoy := strings.Repeat("p        v[        ]", n%3) + line // pairs that are not markers first
+				if got, want := hasGoMarker(decoy), hasGoMarkerReference(decoy); got != want {
+					t.Fatalf("hasGoMarker(%q) = %v, want %v", decoy, got, want)
+				}
+			}
+		}
+	}
+}
+
+// indexPairReference is indexPair one position at a time.
+func indexPairReference(s string, c0, c1 byte, d int) int {
+	for i := 0; i+d < len(s); i++ {
+		if s[i] == c0 && s[i+d] == c1 {
+			return i
+		}
+	}
+	return -1
+}
+
+func checkIndexPair(t *testing.T, s string, d int) {
+	t.Helper()
+	want := indexPairReference(s, 'p', 'v', d)
+	if got := indexPair(s, 'p', 'v', d); got != want {
+		t.Fatalf("indexPair(%q, p, v, %d) = %d, want %d", s, d, got, want)
+	}
+	if got := indexPairGeneric(s, 'p', 'v', d); got != want {
+		t.Fatalf("indexPairGeneric(%q, p, v, %d) = %d, want %d", s, d, got, want)
+	}
+}
+
+func TestIndexPair(t *testing.T) {
+	for _, d := range []int{0, 1, 9, 31, 40} {
+		for n := 0; n < 110; n++ {
+			base := []byte(strings.Repeat("x", n))
+			checkIndexPair(t, string(base), d)
+			for i := 0; i < n; i++ {
+				b := append([]byte(nil), base...)
+				b[i] = 'p'
+				checkIndexPair(t, string(b), d)
+				if i+d < n {
+					b[i+d] = 'v'
+					checkIndexPair(t, string(b), d)
+					if j := (i * 7) % n; j+d < n { // a second pair, before or after
+						b[j], b[j+d] = 'p', 'v'
+						checkIndexPair(t, string(b), d)
+					}
+				}
+			}
+		}
+	}
+}
+
+func FuzzIndexPair(f *testing.F) {
+	f.Add("a p        v b", 9)
+	f.Fuzz(func(t *testing.T, s string, d int) {
+		if d < 0 || d > 100 {
+			return
+		}
+		checkIndexPair(t, s, d)
+	})
+}
+
 func FuzzHasGoMarker(f *testing.F) {
 	for _, c := range markerCases {
 		f.Add(c)

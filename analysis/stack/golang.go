@@ -72,20 +72,30 @@ func goStartPrefix(line string) bool {
 }
 
 // hasGoMarker reports whether line holds httpPanicMarker or ginMarker,
-// which may be anywhere in a line (after a logger's timestamp), in one
-// pass: both hold a 'v', a rare letter in log lines, so it looks around
-// each 'v' instead of searching for each marker. Every line of a log is
-// tested so.
+// which may be anywhere in a line (after a logger's timestamp). Every line
+// of a log is tested so: each marker is looked for by two of its letters
+// at their distance ('p' and 'v' of "panic serving", the brackets of
+// "[Recovery]"), a pair rare in other text, many positions at a time.
 func hasGoMarker(line string) bool {
-	const ginV, httpV = 5, 15 // the offsets of their 'v'
+	const httpP = 6 // the offset of "panic"'s 'p' in httpPanicMarker
 	for i := 0; ; {
-		j := strings.IndexByte(line[i:], 'v')
-		if j < 0 {
+		k := indexPair(line[i:], 'p', 'v', 9)
+		if k < 0 {
+			break
+		}
+		k += i
+		if k >= httpP && strings.HasPrefix(line[k-httpP:], httpPanicMarker) {
+			return true
+		}
+		i = k + 1
+	}
+	for i := 0; ; {
+		k := indexPair(line[i:], '[', ']', 9)
+		if k < 0 {
 			return false
 		}
-		k := i + j
-		if k >= ginV && strings.HasPrefix(line[k-ginV:], ginMarker) ||
-			k >= httpV && strings.HasPrefix(line[k-httpV:], httpPanicMarker) {
+		k += i
+		if strings.HasPrefix(line[k:], ginMarker) {
 			return true
 		}
 		i = k + 1

@@ -1,0 +1,59 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func indexPairAVX2(s string, c0, c1 byte, d int) int
+//
+// Thirty-two start positions per step: the bytes at i and at i+d are
+// compared at once. The caller guarantees len(s) >= d+32; the last step
+// reloads the final window, overlapping positions already found wanting.
+TEXT ·indexPairAVX2(SB), NOSPLIT, $0-40
+	MOVQ    s_base+0(FP), SI
+	MOVQ    s_len+8(FP), BX
+	MOVBLZX c0+16(FP), AX
+	MOVBLZX c1+17(FP), CX
+	MOVQ    d+24(FP), DX
+	MOVQ    AX, X1
+	VPBROADCASTB X1, Y1
+	MOVQ    CX, X2
+	VPBROADCASTB X2, Y2
+	LEAQ    (SI)(DX*1), R8 // s + d
+	MOVQ    BX, R9
+	SUBQ    DX, R9
+	SUBQ    $32, R9 // the last start of a whole window
+	XORQ    DI, DI
+
+loop:
+	CMPQ    DI, R9
+	JA      last
+	VMOVDQU (SI)(DI*1), Y3
+	VMOVDQU (R8)(DI*1), Y4
+	VPCMPEQB Y1, Y3, Y3
+	VPCMPEQB Y2, Y4, Y4
+	VPAND   Y3, Y4, Y4
+	VPMOVMSKB Y4, AX
+	TESTL   AX, AX
+	JNZ     found
+	ADDQ    $32, DI
+	JMP     loop
+
+last:
+	MOVQ    R9, DI
+	VMOVDQU (SI)(DI*1), Y3
+	VMOVDQU (R8)(DI*1), Y4
+	VPCMPEQB Y1, Y3, Y3
+	VPCMPEQB Y2, Y4, Y4
+	VPAND   Y3, Y4, Y4
+	VPMOVMSKB Y4, AX
+	TESTL   AX, AX
+	JNZ     found
+	MOVQ    $-1, ret+32(FP)
+	VZEROUPPER
+	RET
+
+found:
+	BSFL    AX, AX
+	ADDQ    DI, AX
+	MOVQ    AX, ret+32(FP)
+	VZEROUPPER
+	RET
