@@ -41,6 +41,65 @@ func TestMayHoldTrace(t *testing.T) {
 	}
 }
 
+// TestMayHoldTraceEverywhere puts each hint, and quotes before keys no
+// hint starts like, at every offset of lines up to three search windows
+// long, so that the search meets them in every lane and in the last
+// (overlapping) window.
+func TestMayHoldTraceEverywhere(t *testing.T) {
+	for _, h := range []string{`"stack":1`, `"err":1`, `"caller":"x" error`, `"log":"`, `"s`, `"x"`, `"`} {
+		for n := 0; n < 100; n++ {
+			for _, tail := range []int{0, 1, 31, 33} {
+				line := strings.Repeat(`a"q`, n/3) + strings.Repeat("a", n%3) + h + strings.Repeat("b", tail)
+				if got, want := mayHoldTrace(line), mayHoldTraceReference(line); got != want {
+					t.Fatalf("mayHoldTrace(%q) = %v, want %v", line, got, want)
+				}
+			}
+		}
+	}
+}
+
+// indexKeyQuoteReference is indexKeyQuote one position at a time.
+func indexKeyQuoteReference(s string) int {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '"' && strings.IndexByte("setlc", s[i+1]) >= 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestIndexKeyQuote(t *testing.T) {
+	for n := 0; n < 100; n++ {
+		base := []byte(strings.Repeat("x", n))
+		for i := 0; i < n; i++ {
+			for _, c := range []byte("setlcxS\"") {
+				b := append([]byte(nil), base...)
+				b[i] = '"'
+				if i+1 < n {
+					b[i+1] = c
+				}
+				for _, s := range []string{string(b), string(b[:i+1])} {
+					if got, want := indexKeyQuote(s), indexKeyQuoteReference(s); got != want {
+						t.Fatalf("indexKeyQuote(%q) = %d, want %d", s, got, want)
+					}
+					if got, want := indexKeyQuoteGeneric(s), indexKeyQuoteReference(s); got != want {
+						t.Fatalf("indexKeyQuoteGeneric(%q) = %d, want %d", s, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func FuzzIndexKeyQuote(f *testing.F) {
+	f.Add(`{"time":"x","level":"INFO","stack":"y"}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := indexKeyQuote(s), indexKeyQuoteReference(s); got != want {
+			t.Fatalf("indexKeyQuote(%q) = %d, want %d", s, got, want)
+		}
+	})
+}
+
 func FuzzMayHoldTrace(f *testing.F) {
 	for _, c := range hintCases {
 		f.Add(c)

@@ -2,7 +2,6 @@ package reassemble
 
 import (
 	"encoding/json"
-	"math/bits"
 	"path"
 	"regexp"
 	"strconv"
@@ -42,54 +41,41 @@ func mayHoldTrace(line string) bool { return holdsTraceKey(line, `"`) }
 func mayHoldTraceEscaped(raw string) bool { return holdsTraceKey(raw, `\"`) }
 
 // holdsTraceKey is mayHoldTrace with q the form of the line's quotes. It
-// finds the quotes eight bytes at a time: a JSON line has dozens of them,
-// and a call to find each one cost more than looking at it.
+// visits only the quotes followed by a byte some key starts with.
 func holdsTraceKey(line, q string) bool {
 	caller := false
-	i := 0
-	for ; i+8 <= len(line); i += 8 {
-		x := load64(line, i)
-		v := x ^ (lsbs * '"')
-		for m := (v - lsbs) &^ v & msbs; m != 0; m &= m - 1 {
-			k := i + bits.TrailingZeros64(m)>>3
-			if line[k] != '"' || k+1 == len(line) || !keyByte(line[k+1]) { // a borrow's false positive, or no key
-				continue
-			}
-			switch traceKeyAt(line[k+1:], q) {
-			case keyTrace:
-				return true
-			case keyCaller:
-				caller = true
-			}
+	for i := 0; ; {
+		k := indexKeyQuote(line[i:])
+		if k < 0 {
+			break
 		}
-	}
-	for ; i < len(line); i++ {
-		if line[i] == '"' {
-			switch traceKeyAt(line[i+1:], q) {
-			case keyTrace:
-				return true
-			case keyCaller:
-				caller = true
-			}
+		k += i
+		switch traceKeyAt(line[k+1:], q) {
+		case keyTrace:
+			return true
+		case keyCaller:
+			caller = true
 		}
+		i = k + 1
 	}
 	// zap's caller counts only on error-level lines.
 	return caller && (strings.Contains(line, "rror") || strings.Contains(line, "atal") || strings.Contains(line, "anic"))
 }
 
-// load64 reads line[i:i+8] as a little-endian word; the compiler makes it
-// one load.
-func load64(line string, i int) uint64 {
-	_ = line[i+7]
-	return uint64(line[i]) | uint64(line[i+1])<<8 | uint64(line[i+2])<<16 | uint64(line[i+3])<<24 |
-		uint64(line[i+4])<<32 | uint64(line[i+5])<<40 | uint64(line[i+6])<<48 | uint64(line[i+7])<<56
+// indexKeyQuoteGeneric is indexKeyQuote with strings.IndexByte.
+func indexKeyQuoteGeneric(s string) int {
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], '"')
+		if j < 0 {
+			return -1
+		}
+		k := i + j
+		if k+1 < len(s) && keyByte(s[k+1]) {
+			return k
+		}
+		i = k + 1
+	}
 }
-
-// SWAR constants: one byte repeated over a word, and each byte's top bit.
-const (
-	lsbs = 0x0101010101010101
-	msbs = 0x8080808080808080
-)
 
 type traceKey uint8
 
