@@ -3,12 +3,12 @@
 GO ?= go
 BIN := bin/faultline
 
-.PHONY: test deps unit race editors e2e vet build bench fuzz
+.PHONY: test deps unit race purego editors e2e vet build bench fuzz
 
 # Every test: Go unit and integration tests (real Prometheus, real git, real
 # crashing programs), the editor extension's tests, and the end-to-end tests
 # that drive the built server from headless Neovim and a Node LSP client.
-test: deps vet unit race editors e2e
+test: deps vet unit race purego editors e2e
 
 deps:
 	@./scripts/deps.sh
@@ -24,6 +24,15 @@ unit:
 # detector.
 race:
 	$(GO) test -race -count=1 ./telemetry ./analysis/... ./lsp ./correlator ./cmd/faultline
+
+# The scanning kernels have assembly for amd64; other processors (arm64
+# Macs) run their Go versions, which the tag purego selects here too. The
+# unit tests check both against the same references; this runs the Go
+# versions alone, and builds for arm64.
+purego:
+	$(GO) vet -tags purego ./telemetry ./analysis/...
+	$(GO) test -tags purego -count=1 ./telemetry ./analysis/stack ./analysis/reassemble
+	GOARCH=arm64 $(GO) build ./telemetry/... ./analysis/...
 
 build:
 	$(GO) build -o $(BIN) ./cmd/faultline
