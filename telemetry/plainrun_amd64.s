@@ -2,10 +2,42 @@
 
 #include "textflag.h"
 
-// MASKS16 looks at the sixteen bytes at off(SI) and leaves in AX the top
-// bits (bytes past ASCII), in BX the '"' bytes, in CX the '\' bytes and in
-// DX the control characters (at most 0x1f: a saturating subtract of 0x1f
-// gives zero), one bit per byte.
+// The result registers: R8 the top bits (bytes past ASCII), R9 the '"'
+// bytes, R10 the '\' bytes, R11 the control characters (at most 0x1f: a
+// saturating subtract of 0x1f gives zero), one bit per byte. Each step
+// leaves its part in AX, BX, CX, DX; the parts are put together from the
+// last bytes down.
+
+// FIRST starts the results with a step's part.
+#define FIRST \
+	MOVQ AX, R8 \
+	MOVQ BX, R9 \
+	MOVQ CX, R10 \
+	MOVQ DX, R11
+
+// NEXT shifts the results up by n bits and adds a step's part below.
+#define NEXT(n) \
+	SHLQ $n, R8 \
+	SHLQ $n, R9 \
+	SHLQ $n, R10 \
+	SHLQ $n, R11 \
+	ORQ  AX, R8 \
+	ORQ  BX, R9 \
+	ORQ  CX, R10 \
+	ORQ  DX, R11
+
+#define RESULTS \
+	MOVQ R9, quote+8(FP) \
+	MOVQ R10, backslash+16(FP) \
+	MOVQ R11, control+24(FP) \
+	MOVQ R8, high+32(FP)
+
+// SPLAT puts the byte repeated eight times, v, in the low half of X.
+#define SPLAT(v, X) \
+	MOVQ $v, AX \
+	MOVQ AX, X
+
+// MASKS16 is a step over the sixteen bytes at off(SI), with SSE2.
 #define MASKS16(off) \
 	MOVOU    off(SI), X0 \
 	PMOVMSKB X0, AX \
@@ -22,57 +54,25 @@
 // func blockMasksSSE2(p *[64]byte) (quote, backslash, control, high uint64)
 TEXT ·blockMasksSSE2(SB), NOSPLIT, $0-40
 	MOVQ p+0(FP), SI
-	MOVQ $0x2222222222222222, AX
-	MOVQ AX, X1
+	SPLAT(0x2222222222222222, X1)
 	PUNPCKLQDQ X1, X1
-	MOVQ $0x5c5c5c5c5c5c5c5c, AX
-	MOVQ AX, X2
+	SPLAT(0x5c5c5c5c5c5c5c5c, X2)
 	PUNPCKLQDQ X2, X2
-	MOVQ $0x1f1f1f1f1f1f1f1f, AX
-	MOVQ AX, X3
+	SPLAT(0x1f1f1f1f1f1f1f1f, X3)
 	PUNPCKLQDQ X3, X3
 	PXOR X4, X4
-
 	MASKS16(48)
-	MOVQ AX, R8
-	MOVQ BX, R9
-	MOVQ CX, R10
-	MOVQ DX, R11
+	FIRST
 	MASKS16(32)
-	SHLQ $16, R8
-	SHLQ $16, R9
-	SHLQ $16, R10
-	SHLQ $16, R11
-	ORQ  AX, R8
-	ORQ  BX, R9
-	ORQ  CX, R10
-	ORQ  DX, R11
+	NEXT(16)
 	MASKS16(16)
-	SHLQ $16, R8
-	SHLQ $16, R9
-	SHLQ $16, R10
-	SHLQ $16, R11
-	ORQ  AX, R8
-	ORQ  BX, R9
-	ORQ  CX, R10
-	ORQ  DX, R11
+	NEXT(16)
 	MASKS16(0)
-	SHLQ $16, R8
-	SHLQ $16, R9
-	SHLQ $16, R10
-	SHLQ $16, R11
-	ORQ  AX, R8
-	ORQ  BX, R9
-	ORQ  CX, R10
-	ORQ  DX, R11
-
-	MOVQ R9, quote+8(FP)
-	MOVQ R10, backslash+16(FP)
-	MOVQ R11, control+24(FP)
-	MOVQ R8, high+32(FP)
+	NEXT(16)
+	RESULTS
 	RET
 
-// MASKS32 is MASKS16 for the thirty-two bytes at off(SI), with AVX2.
+// MASKS32 is a step over the thirty-two bytes at off(SI), with AVX2.
 #define MASKS32(off) \
 	VMOVDQU   off(SI), Y0 \
 	VPMOVMSKB Y0, AX \
@@ -87,35 +87,17 @@ TEXT ·blockMasksSSE2(SB), NOSPLIT, $0-40
 // func blockMasksAVX2(p *[64]byte) (quote, backslash, control, high uint64)
 TEXT ·blockMasksAVX2(SB), NOSPLIT, $0-40
 	MOVQ p+0(FP), SI
-	MOVQ $0x2222222222222222, AX
-	MOVQ AX, X1
+	SPLAT(0x2222222222222222, X1)
 	VPBROADCASTB X1, Y1
-	MOVQ $0x5c5c5c5c5c5c5c5c, AX
-	MOVQ AX, X2
+	SPLAT(0x5c5c5c5c5c5c5c5c, X2)
 	VPBROADCASTB X2, Y2
-	MOVQ $0x1f1f1f1f1f1f1f1f, AX
-	MOVQ AX, X3
+	SPLAT(0x1f1f1f1f1f1f1f1f, X3)
 	VPBROADCASTB X3, Y3
 	VPXOR Y4, Y4, Y4
-
 	MASKS32(32)
-	MOVQ AX, R8
-	MOVQ BX, R9
-	MOVQ CX, R10
-	MOVQ DX, R11
+	FIRST
 	MASKS32(0)
-	SHLQ $32, R8
-	SHLQ $32, R9
-	SHLQ $32, R10
-	SHLQ $32, R11
-	ORQ  AX, R8
-	ORQ  BX, R9
-	ORQ  CX, R10
-	ORQ  DX, R11
+	NEXT(32)
 	VZEROUPPER
-
-	MOVQ R9, quote+8(FP)
-	MOVQ R10, backslash+16(FP)
-	MOVQ R11, control+24(FP)
-	MOVQ R8, high+32(FP)
+	RESULTS
 	RET

@@ -2,6 +2,16 @@
 
 #include "textflag.h"
 
+// PAIR32 leaves in AX the positions i of the thirty-two at DI where
+// s[i] == c0 (Y1) and s[i+d] == c1 (Y2); R8 is s+d.
+#define PAIR32 \
+	VMOVDQU   (SI)(DI*1), Y3 \
+	VMOVDQU   (R8)(DI*1), Y4 \
+	VPCMPEQB  Y1, Y3, Y3 \
+	VPCMPEQB  Y2, Y4, Y4 \
+	VPAND     Y3, Y4, Y4 \
+	VPMOVMSKB Y4, AX
+
 // func indexPairAVX2(s string, c0, c1 byte, d int) int
 //
 // Thirty-two start positions per step: the bytes at i and at i+d are
@@ -26,12 +36,7 @@ TEXT ·indexPairAVX2(SB), NOSPLIT, $0-40
 loop:
 	CMPQ    DI, R9
 	JA      last
-	VMOVDQU (SI)(DI*1), Y3
-	VMOVDQU (R8)(DI*1), Y4
-	VPCMPEQB Y1, Y3, Y3
-	VPCMPEQB Y2, Y4, Y4
-	VPAND   Y3, Y4, Y4
-	VPMOVMSKB Y4, AX
+	PAIR32
 	TESTL   AX, AX
 	JNZ     found
 	ADDQ    $32, DI
@@ -39,12 +44,7 @@ loop:
 
 last:
 	MOVQ    R9, DI
-	VMOVDQU (SI)(DI*1), Y3
-	VMOVDQU (R8)(DI*1), Y4
-	VPCMPEQB Y1, Y3, Y3
-	VPCMPEQB Y2, Y4, Y4
-	VPAND   Y3, Y4, Y4
-	VPMOVMSKB Y4, AX
+	PAIR32
 	TESTL   AX, AX
 	JNZ     found
 	MOVQ    $-1, ret+32(FP)
