@@ -97,21 +97,23 @@ func (a *Analyzer) AddDeploys(ds []incident.Deploy) {
 
 // Add feeds one log event.
 func (a *Analyzer) Add(e incident.Event) {
-	a.events++
-	if e.Time.After(a.newest) {
-		a.newest = e.Time
-	}
+	a.seen(e.Time)
 	a.reasm.Add(e)
 }
 
 // addBorrowed is Add for an event whose line is valid only during the call
 // (see telemetry.BorrowingGate).
 func (a *Analyzer) addBorrowed(e incident.Event) {
-	a.events++
-	if e.Time.After(a.newest) {
-		a.newest = e.Time
-	}
+	a.seen(e.Time)
 	a.reasm.AddBorrowed(e)
+}
+
+// seen counts an event at t, fed or skipped.
+func (a *Analyzer) seen(t time.Time) {
+	a.events++
+	if t.After(a.newest) {
+		a.newest = t
+	}
 }
 
 // Candidate and Skip make an Analyzer a telemetry.Gate, so a source can
@@ -135,10 +137,7 @@ func (a *Analyzer) Skip(labels map[string]string, t time.Time) bool {
 }
 
 func (a *Analyzer) skipped(t time.Time) {
-	a.events++
-	if t.After(a.newest) {
-		a.newest = t
-	}
+	a.seen(t)
 	a.reasm.Skipped()
 }
 
