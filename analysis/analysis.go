@@ -50,9 +50,6 @@ type Config struct {
 	Deploys []incident.Deploy
 	// Enrichers add evidence from metrics and trace backends.
 	Enrichers []Enricher
-	// Now is the reference time for "new since the last deploy"; zero means
-	// the time of the newest event.
-	Now time.Time
 }
 
 // Analyzer accumulates events and produces incidents. Feed it with Add from
@@ -63,7 +60,6 @@ type Analyzer struct {
 	reasm  *reassemble.Reassembler
 	groups map[string]*group
 	order  []string
-	newest time.Time
 	events int
 	trees  map[string][]string // files of a deployed commit, for renamed files
 }
@@ -97,23 +93,15 @@ func (a *Analyzer) AddDeploys(ds []incident.Deploy) {
 
 // Add feeds one log event.
 func (a *Analyzer) Add(e incident.Event) {
-	a.seen(e.Time)
+	a.events++
 	a.reasm.Add(e)
 }
 
 // addBorrowed is Add for an event whose line is valid only during the call
 // (see telemetry.BorrowingGate).
 func (a *Analyzer) addBorrowed(e incident.Event) {
-	a.seen(e.Time)
-	a.reasm.AddBorrowed(e)
-}
-
-// seen counts an event at t, fed or skipped.
-func (a *Analyzer) seen(t time.Time) {
 	a.events++
-	if t.After(a.newest) {
-		a.newest = t
-	}
+	a.reasm.AddBorrowed(e)
 }
 
 // Candidate and Skip make an Analyzer a telemetry.Gate, so a source can
@@ -132,12 +120,12 @@ func (a *Analyzer) Skip(labels map[string]string, t time.Time) bool {
 	if !a.reasm.Idle(labels) {
 		return false
 	}
-	a.skipped(t)
+	a.skipped()
 	return true
 }
 
-func (a *Analyzer) skipped(t time.Time) {
-	a.seen(t)
+func (a *Analyzer) skipped() {
+	a.events++
 	a.reasm.Skipped()
 }
 
@@ -193,10 +181,6 @@ type Result struct {
 // It may be called once per Analyzer.
 func (a *Analyzer) Incidents(ctx context.Context) (Result, error) {
 	a.reasm.Flush()
-	now := a.cfg.Now
-	if now.IsZero() {
-		now = a.newest
-	}
 	var head string
 	if a.cfg.Repo != nil {
 		h, err := a.cfg.Repo.Head(ctx)

@@ -194,5 +194,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-func lower(s string) string { return strings.ToLower(s) }

@@ -164,7 +164,7 @@ func (g runGate) Skip(labels map[string]string, t time.Time) bool {
 	}
 	g.versions.AddAt(labels, t)
 	for _, a := range g.as {
-		a.skipped(t)
+		a.skipped()
 	}
 	return true
 }

@@ -201,19 +201,6 @@ func plainString(b []byte, i int) ([]byte, int, bool) {
 	return nil, 0, false
 }
 
-// skipString returns the index after the string starting at b[i] == '"'.
-func skipString(b []byte, i int) (int, bool) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '"':
-			return j + 1, true
-		case '\\':
-			j++
-		}
-	}
-	return 0, false
-}
-
 // flatObject returns the index after an object whose values are all
 // strings ({"k":"v",...}), or null.
 func flatObject(b []byte, i int) (int, bool) {
@@ -273,16 +260,6 @@ const (
 	escUnicode                     // a \uXXXX escape
 	escNewline                     // a \n escape: the line holds several
 )
-
-// stopBytes flags, in each byte's top bit, the bytes of x that end a plain
-// run inside a JSON string: '"', '\', and control characters (not the bytes
-// past ASCII, which specialBytes also flags). Only the lowest flag is
-// exact (borrows run upwards), which is all its callers use.
-func stopBytes(x uint64) uint64 {
-	q := x ^ (lsbs * '"')
-	bs := x ^ (lsbs * '\\')
-	return (((q - lsbs) &^ q) | ((bs - lsbs) &^ bs) | ((x - lsbs*0x20) &^ x)) & msbs
-}
 
 // SWAR constants: one byte repeated over a word, and each byte's top bit.
 const (
