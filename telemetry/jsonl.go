@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/faultline-dev/faultline/incident"
@@ -99,6 +100,18 @@ func parseJSONLine(raw []byte, cache *labelCache) (incident.Event, string) {
 type labelCache struct {
 	byRaw map[string]map[string]string
 	front [labelFront]labelSlot
+	// shared, when set, is the caches' common source of label sets: the
+	// workers reading one file then hand out one map per stream, not one
+	// per worker, and the consumer's per-stream memos hold half the
+	// entries.
+	shared *sharedLabels
+}
+
+// sharedLabels is the label sets of one read, for every worker's cache.
+// It is asked only when a worker's own cache misses: once per stream.
+type sharedLabels struct {
+	mu    sync.Mutex
+	byRaw map[string]map[string]string
 }
 
 const labelFront = 1024
@@ -149,6 +162,18 @@ func cachedLabels(cache *labelCache, raw []byte) (map[string]string, bool) {
 		}
 	}
 	labels := NormalizeLabels(l)
+	if sh := cache.shared; sh != nil {
+		sh.mu.Lock()
+		if known, ok := sh.byRaw[string(raw)]; ok {
+			labels = known
+		} else {
+			if len(sh.byRaw) >= maxLabelCache {
+				clear(sh.byRaw)
+			}
+			sh.byRaw[string(raw)] = labels
+		}
+		sh.mu.Unlock()
+	}
 	cache.put(string(raw), labels)
 	return labels, true
 }

@@ -106,11 +106,13 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 		defer close(work)
 		nread, readErr = cutChunks(ctx, src, free, work, order)
 	}()
+	shared := &sharedLabels{byRaw: map[string]map[string]string{}}
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w := jsonlWorker{cache: newLabelCache(), gate: r.q.Gate}
+			w.cache.shared = shared
 			w.escGate, _ = r.q.Gate.(EscapedGate)
 			for c := range work {
 				w.decode(c)

@@ -391,3 +391,37 @@ func FuzzParallelJSONL(f *testing.F) {
 		}
 	})
 }
+
+// TestOneLabelMapPerStream: the workers of one read hand out one label map
+// per stream, whichever worker decoded the entry, so that the consumer's
+// per-stream state (found by the map's identity) is one entry per stream.
+func TestOneLabelMapPerStream(t *testing.T) {
+	data := messyJSONL(t, 3000, 8)
+	path := filepath.Join(t.TempDir(), "messy.jsonl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := collect(t, NewFileSource(path, nil), Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps := map[string]map[uintptr]bool{}
+	for _, e := range got {
+		if len(e.Labels) == 0 {
+			continue // {} and null: two objects, one empty label set
+		}
+		k := incident.LabelsKey(e.Labels)
+		if maps[k] == nil {
+			maps[k] = map[uintptr]bool{}
+		}
+		maps[k][reflect.ValueOf(e.Labels).Pointer()] = true
+	}
+	if len(maps) < 3 {
+		t.Fatalf("only %d streams read", len(maps))
+	}
+	for k, ids := range maps {
+		if len(ids) != 1 {
+			t.Errorf("stream %s came with %d label maps, want 1", k, len(ids))
+		}
+	}
+}
