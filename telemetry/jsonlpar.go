@@ -326,7 +326,8 @@ func discardLine(src io.Reader) ([]byte, int64, error) {
 // search past it. Longer lines are cut at their line end first.
 const fusedLineBytes = 4 << 10
 
-// jsonlWorker decodes chunks; each worker has its own label cache.
+// jsonlWorker decodes chunks; each worker has its own label cache, in front
+// of the label sets the read's workers share.
 type jsonlWorker struct {
 	cache   *labelCache
 	gate    Gate
