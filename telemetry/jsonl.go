@@ -155,6 +155,15 @@ func cachedLabels(cache *labelCache, raw []byte) (map[string]string, bool) {
 	if labels, ok := cache.get(raw); ok {
 		return labels, true
 	}
+	if sh := cache.shared; sh != nil {
+		sh.mu.Lock()
+		labels, ok := sh.byRaw[string(raw)]
+		sh.mu.Unlock()
+		if ok {
+			cache.put(string(raw), labels)
+			return labels, true
+		}
+	}
 	var l map[string]string
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &l); err != nil {
@@ -164,7 +173,7 @@ func cachedLabels(cache *labelCache, raw []byte) (map[string]string, bool) {
 	labels := NormalizeLabels(l)
 	if sh := cache.shared; sh != nil {
 		sh.mu.Lock()
-		if known, ok := sh.byRaw[string(raw)]; ok {
+		if known, ok := sh.byRaw[string(raw)]; ok { // another worker was first
 			labels = known
 		} else {
 			if len(sh.byRaw) >= maxLabelCache {

@@ -17,12 +17,11 @@ type jsonlTokens struct {
 	// known is the label set when labels was found in the known cache.
 	known map[string]string
 	line  []byte // the quoted line string
-	// escaped and nonASCII say whether line holds escapes or bytes past
-	// ASCII: when neither, its content is its decoded value. esc says
-	// which escapes it holds.
-	escaped, nonASCII bool
-	esc               escapes
-	ts                []byte // the timestamp, a string or a number
+	// esc and nonASCII say which escapes line holds and whether it holds
+	// bytes past ASCII: when neither, its content is its decoded value.
+	esc      escapes
+	nonASCII bool
+	ts       []byte // the timestamp, a string or a number
 	// time is ts read, when timed: logcliShape reads logcli's own time
 	// layout, whose success also proves the string plain.
 	time  time.Time
@@ -102,7 +101,7 @@ func generalJSONLine(b []byte, known *labelCache) (t jsonlTokens, ok bool) {
 			if !ok {
 				return t, false
 			}
-			t.line, t.escaped, t.esc, t.nonASCII, i, haveLine = b[i:end], esc != 0, esc, nonASCII, end, true
+			t.line, t.esc, t.nonASCII, i, haveLine = b[i:end], esc, nonASCII, end, true
 		case "timestamp":
 			end, ok := scalar(b, i)
 			if !ok {
@@ -163,8 +162,7 @@ func logcliShape(b []byte, known *labelCache, minute *minuteCache) (t jsonlToken
 	if k < 0 || i+k+1 >= len(b) || b[i+k+1] != '}' {
 		return t, 0, false
 	}
-	t = jsonlTokens{labels: labels, known: m, line: line, escaped: esc != 0, esc: esc,
-		nonASCII: nonASCII, ts: b[i-1 : i+k+1]}
+	t = jsonlTokens{labels: labels, known: m, line: line, esc: esc, nonASCII: nonASCII, ts: b[i-1 : i+k+1]}
 	if minute != nil {
 		if t.time, t.timed = minute.rfc3339(b[i : i+k]); t.timed {
 			return t, i + k + 2, true // digits and the layout's punctuation: a plain string

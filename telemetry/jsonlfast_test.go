@@ -40,7 +40,7 @@ func fastMatchesStdlib(t *testing.T, in string) {
 						t.Fatalf("logcli shape accepted %q, the general path refused it", in)
 					}
 					if string(s.labels) != string(g.labels) || string(s.line) != string(g.line) || string(s.ts) != string(g.ts) ||
-						s.escaped != g.escaped || s.esc != g.esc || s.nonASCII != g.nonASCII || s.known["known"] != "yes" {
+						s.esc != g.esc || s.nonASCII != g.nonASCII || s.known["known"] != "yes" {
 						t.Fatalf("%q: logcli shape read %+v, the general path %+v", in, s, g)
 					}
 				}
@@ -51,9 +51,9 @@ func fastMatchesStdlib(t *testing.T, in string) {
 		return
 	}
 	labels, lineTok, ts := tok.labels, tok.line, tok.ts
-	if content := lineTok[1 : len(lineTok)-1]; tok.escaped != bytes.Contains(content, []byte{'\\'}) ||
+	if content := lineTok[1 : len(lineTok)-1]; (tok.esc != 0) != bytes.Contains(content, []byte{'\\'}) ||
 		tok.nonASCII != bytes.ContainsFunc(content, func(r rune) bool { return r >= utf8.RuneSelf }) {
-		t.Fatalf("%q: escaped=%v nonASCII=%v", in, tok.escaped, tok.nonASCII)
+		t.Fatalf("%q: escapes=%b nonASCII=%v", in, tok.esc, tok.nonASCII)
 	}
 	line, _, ok := decodeString(lineTok, 0)
 	if !ok {
@@ -79,7 +79,7 @@ func fastMatchesStdlib(t *testing.T, in string) {
 	tok2, ok := fastJSONLine([]byte(in), known, nil)
 	labels2, m, lineTok2, ts2 := tok2.labels, tok2.known, tok2.line, tok2.ts
 	if !ok || string(labels2) != string(labels) || string(lineTok2) != string(lineTok) || string(ts2) != string(ts) ||
-		tok2.escaped != tok.escaped || tok2.esc != tok.esc || tok2.nonASCII != tok.nonASCII {
+		tok2.esc != tok.esc || tok2.nonASCII != tok.nonASCII {
 		t.Fatalf("%q read with its labels known: ok=%v labels %q line %q ts %q", in, ok, labels2, lineTok2, ts2)
 	}
 	if len(labels) > 0 && labels[0] == '{' && bytes.IndexByte(labels, '}') == len(labels)-1 && m["known"] != "yes" {

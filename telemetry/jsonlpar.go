@@ -410,7 +410,7 @@ func (w *jsonlWorker) tokens(c *jsonlChunk, t jsonlTokens) {
 	tok := t.line
 	// Most escaped lines are refused before they are decoded; an entry of
 	// several lines, or one with \uXXXX escapes, is decoded first.
-	if w.escGate != nil && t.escaped && t.esc&(escUnicode|escNewline) == 0 && !w.escGate.CandidateEscaped(unsafeString(tok[1:len(tok)-1])) {
+	if w.escGate != nil && t.esc != 0 && t.esc&(escUnicode|escNewline) == 0 && !w.escGate.CandidateEscaped(unsafeString(tok[1:len(tok)-1])) {
 		plain(c, t, ts, labels)
 		return
 	}
