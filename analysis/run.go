@@ -75,15 +75,13 @@ func RunMany(ctx context.Context, wss []*Workspace, sources []telemetry.Source, 
 	}
 	var versions telemetry.VersionWatch
 	var results []SourceResult
+	g := runGate{as: as, versions: &versions}
 	if q.Gate == nil {
-		q.Gate = runGate{as: as, versions: &versions}
+		q.Gate = g
 	}
 	for _, s := range sources {
 		st, err := s.Fetch(ctx, q, func(e incident.Event) error {
-			versions.Add(e)
-			for _, a := range as {
-				a.Add(e)
-			}
+			g.feed(e, false)
 			return nil
 		})
 		if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() != nil {
@@ -129,12 +127,20 @@ var (
 	_ telemetry.BorrowingGate = runGate{}
 )
 
-// Take feeds every Analyzer an entry whose line is borrowed, as RunMany's
-// fn would, each copying what it keeps of the line.
-func (g runGate) Take(e incident.Event) {
+// Take feeds every Analyzer an entry whose line is borrowed, each copying
+// what it keeps of the line.
+func (g runGate) Take(e incident.Event) { g.feed(e, true) }
+
+// feed gives an entry to the VersionWatch and every Analyzer: RunMany's fn,
+// and Take when the line is borrowed.
+func (g runGate) feed(e incident.Event, borrowed bool) {
 	g.versions.Add(e)
 	for _, a := range g.as {
-		a.addBorrowed(e)
+		if borrowed {
+			a.addBorrowed(e)
+		} else {
+			a.Add(e)
+		}
 	}
 }
 

@@ -128,6 +128,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 	}
 
 	var where, scratch []byte
+	r.borrow, _ = r.q.Gate.(BorrowingGate)
 	lineNo := 0
 	for c := range order {
 		select {
@@ -192,7 +193,7 @@ func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where, scratch *[]byte, l
 			return nil
 		}
 		ev := incident.Event{Time: t, Labels: rec.labels}
-		if bg, ok := r.q.Gate.(BorrowingGate); ok {
+		if bg := r.borrow; bg != nil {
 			ev.Line, _ = truncateString(unsafeString(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
 			r.st.Entries++
 			bg.Take(ev)
