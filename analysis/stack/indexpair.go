@@ -2,15 +2,16 @@ package stack
 
 import "strings"
 
-// indexPairGeneric is indexPair with strings.IndexByte for c0.
+// indexPairGeneric is indexPair with strings.IndexByte for c1, the rarer
+// byte of its callers' pairs ('v' of "panic serving", ']').
 func indexPairGeneric(s string, c0, c1 byte, d int) int {
-	for i := 0; i+d < len(s); {
-		j := strings.IndexByte(s[i:len(s)-d], c0)
+	for i := d; i < len(s); {
+		j := strings.IndexByte(s[i:], c1)
 		if j < 0 {
 			return -1
 		}
-		if s[i+j+d] == c1 {
-			return i + j
+		if k := i + j; s[k-d] == c0 {
+			return k - d
 		}
 		i += j + 1
 	}
