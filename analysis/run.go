@@ -8,6 +8,7 @@ import (
 
 	"github.com/faultline-dev/faultline/analysis/gitrepo"
 	"github.com/faultline-dev/faultline/analysis/pathmap"
+	"github.com/faultline-dev/faultline/analysis/reassemble"
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/telemetry"
 )
@@ -76,6 +77,9 @@ func RunMany(ctx context.Context, wss []*Workspace, sources []telemetry.Source, 
 	var versions telemetry.VersionWatch
 	var results []SourceResult
 	g := runGate{as: as, versions: &versions}
+	for _, a := range as {
+		g.starts = append(g.starts, a.reasm.Starts())
+	}
 	if q.Gate == nil {
 		q.Gate = g
 	}
@@ -118,7 +122,12 @@ func RunMany(ctx context.Context, wss []*Workspace, sources []telemetry.Source, 
 // ones it skips still count, and still tell the VersionWatch which version
 // was running when. It refuses escaped lines before they are decoded.
 type runGate struct {
-	as       []*Analyzer
+	as []*Analyzer
+	// starts are the Analyzers' reassemble.Starts: Candidate and
+	// CandidateEscaped run on a source's decoding goroutines and read
+	// these, never an Analyzer, whose fields the consuming goroutine writes
+	// for every entry (see reassemble.Starts).
+	starts   []*reassemble.Starts
 	versions *telemetry.VersionWatch
 }
 
@@ -145,8 +154,8 @@ func (g runGate) feed(e incident.Event, borrowed bool) {
 }
 
 func (g runGate) Candidate(line string) bool {
-	for _, a := range g.as {
-		if a.Candidate(line) {
+	for _, s := range g.starts {
+		if s.Candidate(line) {
 			return true
 		}
 	}
@@ -154,8 +163,8 @@ func (g runGate) Candidate(line string) bool {
 }
 
 func (g runGate) CandidateEscaped(raw string) bool {
-	for _, a := range g.as {
-		if a.CandidateEscaped(raw) {
+	for _, s := range g.starts {
+		if s.CandidateEscaped(raw) {
 			return true
 		}
 	}

@@ -178,9 +178,13 @@ func FuzzCandidateEscaped(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) { checkCandidateEscaped(t, r, line) })
 }
 
-// TestCandidateEscapedParsersChanged checks that a Reassembler whose
-// Parsers were replaced after New, which CandidateEscaped cannot vouch
-// for, has every escaped line decoded.
+// plainParser hides whether the parser it holds is a stack.EscapedStarter.
+type plainParser struct{ stack.Parser }
+
+// TestCandidateEscapedParsersChanged checks that CandidateEscaped answers
+// for the Parsers a Reassembler has when asked, also when they were
+// replaced after New: a parser that cannot judge an escaped line has every
+// escaped line decoded.
 func TestCandidateEscapedParsersChanged(t *testing.T) {
 	r := New(func(Occurrence) {})
 	noise := `level=info msg=\"processed batch\"`
@@ -188,7 +192,14 @@ func TestCandidateEscapedParsersChanged(t *testing.T) {
 		t.Fatalf("CandidateEscaped(%q) = true with the built-in parsers", noise)
 	}
 	r.Parsers = append([]stack.Parser(nil), r.Parsers...)
+	if r.CandidateEscaped(noise) {
+		t.Fatalf("CandidateEscaped(%q) = true with a copy of the built-in parsers", noise)
+	}
+	r.Parsers = append(r.Parsers, plainParser{stack.Go{}})
 	if !r.CandidateEscaped(noise) {
-		t.Fatal("CandidateEscaped refused a line for parsers it was not built for")
+		t.Fatal("CandidateEscaped refused a line that a parser without MayStartEscaped was not asked about")
+	}
+	if s := r.Starts(); !s.CandidateEscaped(noise) {
+		t.Fatal("Starts taken after the change refused the line")
 	}
 }

@@ -70,10 +70,8 @@ type Reassembler struct {
 	// with an open block; openBlocks counts the latter.
 	slots      map[string]*slot
 	openBlocks int
-	// escaped are the Parsers New was given as EscapedStarters (nil when
-	// one is not), escFor that slice.
-	escaped []stack.EscapedStarter
-	escFor  []stack.Parser
+	// starts is the Starts of the Parsers New was given.
+	starts *Starts
 	// borrowed is set during AddBorrowed: lines kept must be copied.
 	borrowed bool
 }
@@ -135,7 +133,7 @@ func New(emit func(Occurrence)) *Reassembler {
 		emit:       emit,
 		slots:      make(map[string]*slot),
 	}
-	r.escFor, r.escaped = r.Parsers, escapedStarters(r.Parsers)
+	r.starts = NewStarts(r.Parsers)
 	return r
 }
 
@@ -229,71 +227,23 @@ func (r *Reassembler) addLine(e incident.Event, line string) {
 }
 
 // Candidate reports whether Add could do more with line than count it when
-// its stream has no open block: some parser starts a trace with it, or it
-// is a structured line that may hold one. It reads only the parsers, so a
-// source may call it from several goroutines (see telemetry.Gate).
-func (r *Reassembler) Candidate(line string) bool {
-	line = strings.TrimRight(line, "\r\n")
-	if strings.IndexByte(line, '\n') < 0 {
-		return r.candidateLine(stripRuntimePrefix(line))
-	}
-	if line[0] == '{' && mayHoldTrace(line) {
-		return true
-	}
-	for l := range entryLines(line) {
-		if r.candidateLine(l) {
-			return true
-		}
-	}
-	return false
-}
+// its stream has no open block (see Starts.Candidate). It reads only the
+// parsers, so a source may call it from several goroutines (see
+// telemetry.Gate).
+func (r *Reassembler) Candidate(line string) bool { return r.Starts().Candidate(line) }
 
-// candidateLine is Candidate for one line of an entry.
-func (r *Reassembler) candidateLine(line string) bool {
-	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
-		return true
-	}
-	for _, p := range r.Parsers {
-		if p.Start(line) {
-			return true
-		}
-	}
-	return false
-}
+// CandidateEscaped is Candidate for a line still escaped inside a JSON
+// string (see Starts.CandidateEscaped).
+func (r *Reassembler) CandidateEscaped(raw string) bool { return r.Starts().CandidateEscaped(raw) }
 
-// CandidateEscaped is Candidate for a line that is still the content of a
-// JSON string holding escapes but no \uXXXX or \n one (see
-// telemetry.EscapedGate): it returns false only when Candidate of the
-// decoded line is false. A parser that does not implement
-// stack.EscapedStarter makes it true.
-func (r *Reassembler) CandidateEscaped(raw string) bool {
-	raw = stripRuntimePrefix(trimEscapedEOL(raw)) // the prefix holds nothing JSON escapes
-	if len(raw) > 0 && raw[0] == '{' && mayHoldTraceEscaped(raw) {
-		return true
+// Starts returns what Candidate and CandidateEscaped ask, for the Parsers
+// the Reassembler has now: give it to the goroutines that gate a source's
+// entries, rather than the Reassembler itself (see Starts).
+func (r *Reassembler) Starts() *Starts {
+	if r.starts.same(r.Parsers) {
+		return r.starts
 	}
-	if len(r.Parsers) != len(r.escFor) || len(r.Parsers) > 0 && &r.Parsers[0] != &r.escFor[0] || r.escaped == nil {
-		return true // Parsers changed after New, or one is no EscapedStarter
-	}
-	for _, es := range r.escaped {
-		if es.MayStartEscaped(raw) {
-			return true
-		}
-	}
-	return false
-}
-
-// escapedStarters returns parsers as EscapedStarters, or nil when one is
-// not.
-func escapedStarters(parsers []stack.Parser) []stack.EscapedStarter {
-	out := make([]stack.EscapedStarter, 0, len(parsers))
-	for _, p := range parsers {
-		es, ok := p.(stack.EscapedStarter)
-		if !ok {
-			return nil
-		}
-		out = append(out, es)
-	}
-	return out
+	return NewStarts(r.Parsers) // Parsers changed after New
 }
 
 // trimEscapedEOL is strings.TrimRight(line, "\r\n") on the escaped form:
