@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/faultline-dev/faultline/incident"
@@ -334,6 +337,43 @@ func TestParallelJSONLStops(t *testing.T) {
 	})
 	if err != context.Canceled || n > 10+256 {
 		t.Fatalf("err = %v after %d entries, want context.Canceled soon after 10", err, n)
+	}
+}
+
+// TestParallelJSONLReadError: when the input fails part way (a disk error,
+// a cut network stream), the parallel reader delivers every whole line read
+// before the failure, in order, and returns the error, whatever size the
+// reads come in.
+func TestParallelJSONLReadError(t *testing.T) {
+	data := messyJSONL(t, 8000, 9)
+	boom := errors.New("disk on fire")
+	for _, cut := range []int{0, 1, len(data) / 3, len(data) - 1} {
+		for _, half := range []bool{false, true} {
+			var src io.Reader = io.MultiReader(bytes.NewReader(data[:cut]), iotest.ErrReader(boom))
+			if half {
+				src = iotest.HalfReader(src)
+			}
+			var st Stats
+			var got []incident.Event
+			r := &reader{ctx: context.Background(), st: &st, origin: "f", fn: func(e incident.Event) error {
+				got = append(got, e)
+				return nil
+			}}
+			n, err := r.readJSONLParallel(src)
+			if !errors.Is(err, boom) || n != int64(cut) {
+				t.Fatalf("cut %d: read %d bytes, err %v; want %d bytes and %v", cut, n, err, cut, boom)
+			}
+			whole := data[:bytes.LastIndexByte(data[:cut], '\n')+1]
+			want, _ := sequentialJSONL(t, "f", whole, Query{})
+			if len(got) != len(want) {
+				t.Fatalf("cut %d: %d entries, want the %d of the whole lines before the failure", cut, len(got), len(want))
+			}
+			for i := range want {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Fatalf("cut %d entry %d:\n got %.200v\nwant %.200v", cut, i, got[i], want[i])
+				}
+			}
+		}
 	}
 }
 
