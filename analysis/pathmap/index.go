@@ -1,7 +1,9 @@
 package pathmap
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -27,6 +29,11 @@ type index struct {
 	// to: Java/Kotlin source roots, Python package roots, package.json and
 	// go.mod folders. "" is the workspace root. Value says which kind.
 	sourceRoots map[string]string
+	// nodePackages are the workspace's own Node packages, by the name
+	// their package.json gives ("@acme/lib" -> "packages/lib/"): a copy
+	// of one installed into node_modules is the workspace's code. A name
+	// two package.json files claim maps to "".
+	nodePackages map[string]string
 	// libDirs are vendor/ and node_modules/ folders, left out of the file
 	// index but remembered so library frames can still point at them.
 	libDirs []string
@@ -93,6 +100,7 @@ func buildIndex(root string) (*index, error) {
 		ix.byBase[b] = append(ix.byBase[b], i)
 	}
 	ix.readGoFiles(root)
+	ix.readPackageNames(root)
 	return ix, nil
 }
 
@@ -213,6 +221,53 @@ func (ix *index) readGoFiles(root string) {
 			ix.goWork[d] = true
 		}
 	}
+}
+
+// maxPackageJSON bounds the package.json read for its name.
+const maxPackageJSON = 1 << 20
+
+// readPackageNames reads the name of every package.json of the workspace
+// (those under node_modules are not indexed). A malformed one is skipped.
+func (ix *index) readPackageNames(root string) {
+	ix.nodePackages = map[string]string{}
+	for _, i := range ix.byBase["package.json"] {
+		f := ix.files[i]
+		file, err := os.Open(filepath.Join(root, filepath.FromSlash(f)))
+		if err != nil {
+			continue
+		}
+		var pkg struct {
+			Name string `json:"name"`
+		}
+		err = json.NewDecoder(io.LimitReader(file, maxPackageJSON)).Decode(&pkg)
+		file.Close()
+		if err != nil || !validPackageName(pkg.Name) {
+			continue
+		}
+		dir := strings.TrimSuffix(f, "package.json")
+		if prev, ok := ix.nodePackages[pkg.Name]; ok && prev != dir {
+			dir = "" // two folders claim the name: neither is sure
+		}
+		ix.nodePackages[pkg.Name] = dir
+	}
+}
+
+// validPackageName accepts an npm package name, "name" or "@scope/name",
+// as a path prefix that stays inside node_modules.
+func validPackageName(name string) bool {
+	segs := strings.Split(name, "/")
+	switch {
+	case len(segs) == 2 && strings.HasPrefix(segs[0], "@") && len(segs[0]) > 1:
+	case len(segs) == 1:
+	default:
+		return false
+	}
+	for _, s := range segs {
+		if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "\\\x00") {
+			return false
+		}
+	}
+	return true
 }
 
 // moduleFor returns the module whose path prefixes importPath, longest

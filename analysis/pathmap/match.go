@@ -43,14 +43,19 @@ func (m *Mapper) Map(language, service string, f incident.Frame) Result {
 	if p == "" {
 		return Result{Reason: fmt.Sprintf("The frame path %q names no file.", raw)}
 	}
-	if lib := m.classify(language, f, p, abs); lib.why != "" {
-		return m.libraryResult(lib)
-	}
+	// A configured rule is the user's word: it comes before any guess
+	// about third-party code.
 	var notes []string
 	if r, note, ok := m.byConfigRule(p); ok {
 		return r
 	} else if note != "" {
 		notes = append(notes, note)
+	}
+	if r, ok := m.byNodePackage(p); ok {
+		return r
+	}
+	if lib := m.classify(language, f, p, abs); lib.why != "" {
+		return m.libraryResult(lib)
 	}
 	svcDir := m.opt.ServiceDirs[service]
 	if !abs && svcDir != "" && m.idx.exists[svcDir+p] {
@@ -121,6 +126,40 @@ func (m *Mapper) libraryResult(lib library) Result {
 		}
 	}
 	return r
+}
+
+// byNodePackage maps a file inside node_modules that belongs to one of the
+// workspace's own packages (npm install --install-links, pnpm deploy, a
+// Docker stage copying a built workspace: the package is copied, not
+// linked) to that package's folder. The innermost node_modules counts.
+func (m *Mapper) byNodePackage(p string) (Result, bool) {
+	segs := strings.Split(p, "/")
+	i := len(segs) - 1
+	for i >= 0 && segs[i] != "node_modules" {
+		i--
+	}
+	if i < 0 || i+2 >= len(segs) {
+		return Result{}, false
+	}
+	n := 1
+	if strings.HasPrefix(segs[i+1], "@") {
+		n = 2
+	}
+	if i+1+n >= len(segs) {
+		return Result{}, false
+	}
+	name := strings.Join(segs[i+1:i+1+n], "/")
+	dir, ok := m.idx.nodePackages[name]
+	if !ok || dir == "" {
+		return Result{}, false
+	}
+	file := dir + strings.Join(segs[i+1+n:], "/")
+	if !m.idx.exists[file] {
+		return Result{}, false
+	}
+	return m.found(file, RuleNodePackage,
+		fmt.Sprintf("%s is inside the installed copy of %s, the workspace package in %s.", file, name, strings.TrimSuffix(dir, "/")),
+		[]Candidate{{File: file, SuffixLen: len(segs) - i - 1 - n, Why: "won: package " + name + " is the workspace's own"}}), true
 }
 
 // byConfigRule applies the first (longest) configured prefix that matches.

@@ -49,6 +49,7 @@ const (
 	RuleGoModule    = "go-module"    // a go.mod module path prefix
 	RuleJavaPackage = "java-package" // the Java/Kotlin package + file name
 	RuleSourceRoot  = "source-root"  // a relative path found under a source root
+	RuleNodePackage = "node-package" // a workspace package installed into node_modules
 	RuleSuffix      = "suffix"       // the unique longest path suffix
 	RuleSymbol      = "symbol"       // the only tied file defining the function
 	RuleLibrary     = "library"      // recognised as runtime/third-party code

@@ -129,6 +129,19 @@ func TestMap(t *testing.T) {
 			{"symbol: arrow assignment", "node", "", fr("/usr/src/app/helpers.js", "formatDate", ""), "src/b/helpers.js", true, RuleSymbol, false},
 			{"anonymous stays ambiguous", "node", "", fr("/usr/src/app/helpers.js", "Object.<anonymous>", ""), "", false, "", true},
 		}},
+		{"node_workspace", Options{}, []mapCase{
+			{"own scoped package copied into node_modules", "node", "", fr("/usr/src/app/packages/worker/node_modules/@acme/validation/src/rules.js", "Object.check", ""), "packages/validation/src/rules.js", true, RuleNodePackage, false},
+			{"own package at the top node_modules", "node", "", fr("/usr/src/app/node_modules/plainlib/index.js", "f", ""), "packages/plain/index.js", true, RuleNodePackage, false},
+			{"innermost node_modules counts", "node", "", fr("/app/node_modules/@acme/validation/node_modules/lodash/lodash.js", "get", ""), "", false, RuleLibrary, false},
+			{"third-party package", "node", "", fr("/usr/src/app/packages/worker/node_modules/lodash/lodash.js", "get", ""), "packages/worker/node_modules/lodash/lodash.js", false, RuleLibrary, false},
+			{"own package, file not in the workspace", "node", "", fr("/usr/src/app/node_modules/@acme/validation/dist/rules.js", "check", ""), "", false, RuleLibrary, false},
+			{"name two packages claim", "node", "", fr("/usr/src/app/node_modules/dup/index.js", "f", ""), "", false, RuleLibrary, false},
+			{"linked package, real path", "node", "", fr("/usr/src/app/packages/validation/src/rules.js", "check", ""), "packages/validation/src/rules.js", true, RuleSuffix, false},
+			{"climbing inside the package", "node", "", fr("/usr/src/app/node_modules/@acme/validation/../../../etc/passwd", "", ""), "", false, "", false},
+		}},
+		{"node_workspace", Options{Rules: []Rule{{From: "/usr/src/app/node_modules/dup/", To: "packages/dup-b/"}}}, []mapCase{
+			{"a configured rule beats node_modules", "node", "", fr("/usr/src/app/node_modules/dup/index.js", "f", ""), "packages/dup-b/index.js", true, RuleConfig, false},
+		}},
 		{"ambiguous", Options{ServiceDirs: map[string]string{"b": "services/b/"}}, []mapCase{
 			{"settled by symbol", "python", "", fr("/app/handlers/order.py", "place", ""), "services/a/handlers/order.py", true, RuleSymbol, false},
 			{"both define it", "python", "", fr("/app/handlers/user.py", "get_user", ""), "", false, "", true},

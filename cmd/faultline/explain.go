@@ -321,6 +321,7 @@ var ruleNames = map[string]string{
 	pathmap.RuleGoModule:    "the Go module path in go.mod",
 	pathmap.RuleJavaPackage: "the Java/Kotlin package declaration",
 	pathmap.RuleSourceRoot:  "a source root",
+	pathmap.RuleNodePackage: "a workspace package installed into node_modules",
 	pathmap.RuleSuffix:      "the longest matching path suffix",
 	pathmap.RuleSymbol:      "the only candidate defining the function",
 	pathmap.RuleLibrary:     "runtime or third-party code",
