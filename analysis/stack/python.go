@@ -17,9 +17,14 @@ import (
 //
 // Chained tracebacks ("During handling of the above exception, ..." and
 // "The above exception was the direct cause of ...") form one block. The
-// last exception is primary, since that is the one that was raised; the
-// earlier ones go to Chain in printed order. Python prints the outermost
-// frame first; Frames are reversed to innermost first.
+// primary exception is the last one printed, the one that was raised,
+// unless it was raised from another (`raise Wrapper(...) from e`): then
+// the exception it names as its direct cause is, as Java's deepest
+// "Caused by:" is, since the wrapper only re-labels the failure. One that
+// occurred while handling another ("During handling") stays primary: the
+// handler itself failed. The others go to Chain in printed order. Python
+// prints the outermost frame first; Frames are reversed to innermost
+// first.
 //
 // Exception groups (3.11+, what asyncio.TaskGroup raises when a task fails)
 // print as a box:
@@ -270,11 +275,38 @@ func pyAssemble(segs []pySegment) incident.Trace {
 		}
 		traces[i] = t
 	}
-	primary := traces[len(traces)-1]
-	if len(traces) > 1 {
-		primary.Chain = traces[:len(traces)-1]
+	// Follow "direct cause" links back from the exception raised. A
+	// cause's traceback stops at the frame that caught it; the frames
+	// outside it are those of the exception it caused, past that frame.
+	p := len(traces) - 1
+	for p > 0 && segs[p-1].relation == "cause" && len(traces[p-1].Frames) > 0 {
+		p--
+		traces[p].Frames = pyOuterFrames(traces[p].Frames, traces[p+1].Frames)
+	}
+	primary := traces[p]
+	for i := range traces {
+		if i != p {
+			primary.Chain = append(primary.Chain, traces[i])
+		}
 	}
 	return primary
+}
+
+// pyOuterFrames completes the frames of a cause (innermost first) with the
+// frames of the exception it caused that lie outside the frame that
+// caught it: that frame is the cause's outermost and the other's innermost
+// (same file and function; the line differs, the raise being below the
+// call). When they do not meet so, cause is returned as it is.
+func pyOuterFrames(cause, caused []incident.Frame) []incident.Frame {
+	if len(cause) == 0 || len(caused) < 2 {
+		return cause
+	}
+	last, first := cause[len(cause)-1], caused[0]
+	if last.Path != first.Path || last.Function != first.Function {
+		return cause
+	}
+	out := make([]incident.Frame, 0, len(cause)+len(caused)-1)
+	return append(append(out, cause...), caused[1:]...)
 }
 
 // parsePyFrame reads `File "path", line N, in func` (t is left-trimmed).

@@ -42,16 +42,36 @@ print(average([]))
 		{name: "raise from", src: `import cartlib
 
 def load(cart):
+    return cart["sku"]  # CRASH
+
+def checkout(cart):
+    try:
+        load(cart)
+    except KeyError as e:
+        raise cartlib.CartError("no sku in cart") from e
+
+checkout({})
+`, errType: "KeyError", message: "KeyError: 'sku'", function: "load", chain: []string{"cartlib.CartError"}},
+		{name: "raise from, then a failing handler", src: `import cartlib
+
+def load(cart):
     return cart["sku"]
 
 def checkout(cart):
     try:
         load(cart)
     except KeyError as e:
-        raise cartlib.CartError("no sku in cart") from e  # CRASH
+        raise cartlib.CartError("no sku in cart") from e
 
-checkout({})
-`, errType: "cartlib.CartError", message: "cartlib.CartError: no sku in cart", function: "checkout", chain: []string{"KeyError"}},
+def main():
+    try:
+        checkout({})
+    except cartlib.CartError as e:
+        report = None
+        report.send(str(e))  # CRASH
+
+main()
+`, errType: "AttributeError", message: "AttributeError: 'NoneType' object has no attribute 'send'", function: "main", chain: []string{"KeyError", "cartlib.CartError"}},
 		{name: "during handling", src: `import json
 
 def parse(body):
