@@ -157,7 +157,11 @@ func (goSliceBounds) Fix(in Input) (Change, error) {
 		if high {
 			b = se.High
 		}
-		if b == nil || se.Slice3 || hasCall(se.X) || !g.indexable(se.X) {
+		// A slice expression that compiled is of a string, slice, array or
+		// pointer to array, all of which len takes: the operand's type may
+		// stay unknown (a value from another package, which the fixer does
+		// not load), and the fix's build check still runs.
+		if b == nil || se.Slice3 || hasCall(se.X) || (g.typeOf(se.X) != nil && !g.indexable(se.X)) {
 			continue
 		}
 		x := g.text(se.X)
