@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/faultline-dev/faultline/analysis/gitrepo"
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/internal/secret"
 )
@@ -55,8 +56,10 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 			}
 			if inc.Location.Column == 0 || f.LineStatus != "unchanged" {
 				// Go and Python print no column, and a carried line's column
-				// may have moved: point at the statement's first character.
-				inc.Location.Column = a.statementColumn(f.File, f.Line)
+				// may have moved: keep the runtime's column when the line
+				// only moved (or was re-indented), else point at the
+				// statement's first character.
+				inc.Location.Column = a.carriedColumn(ctx, deployed, f)
 			}
 			break
 		}
@@ -249,17 +252,55 @@ func isThirdParty(p string) bool {
 // statementColumn returns the 1-based column of the first non-blank
 // character of a line in the working tree, or 1 when it cannot be read.
 func (a *Analyzer) statementColumn(file string, line int) int {
-	if a.cfg.Root == "" || line <= 0 {
+	l, ok := a.workingLine(file, line)
+	if !ok {
 		return 1
+	}
+	return indentOf(l) + 1
+}
+
+// carriedColumn is the column of a frame carried from the deployed commit
+// to another line of the working tree: the runtime's own column (V8
+// prints one) shifted by the change of indentation when the line's text
+// is otherwise the same, else the statement's first character.
+func (a *Analyzer) carriedColumn(ctx context.Context, deployed string, f incident.MappedFrame) int {
+	if f.Column <= 0 || f.LineStatus != gitrepo.StatusMoved || deployed == "" || a.cfg.Repo == nil || f.RepoPathAtDeploy == "" {
+		return a.statementColumn(f.File, f.Line)
+	}
+	cur, ok := a.workingLine(f.File, f.Line)
+	if !ok {
+		return 1
+	}
+	b, err := a.cfg.Repo.FileAt(ctx, deployed, f.RepoPathAtDeploy)
+	old := splitLines(b)
+	if err != nil || f.OriginalLine <= 0 || f.OriginalLine > len(old) {
+		return indentOf(cur) + 1
+	}
+	was := old[f.OriginalLine-1]
+	if strings.TrimLeft(was, " \t") != strings.TrimLeft(cur, " \t") {
+		return indentOf(cur) + 1
+	}
+	col := f.Column - indentOf(was) + indentOf(cur)
+	if col < indentOf(cur)+1 || col > len(cur) {
+		return indentOf(cur) + 1
+	}
+	return col
+}
+
+// workingLine returns line (1-based) of file in the working tree.
+func (a *Analyzer) workingLine(file string, line int) (string, bool) {
+	if a.cfg.Root == "" || line <= 0 {
+		return "", false
 	}
 	b, err := os.ReadFile(filepath.Join(a.cfg.Root, filepath.FromSlash(file)))
 	if err != nil {
-		return 1
+		return "", false
 	}
 	lines := splitLines(b)
 	if line > len(lines) {
-		return 1
+		return "", false
 	}
-	l := lines[line-1]
-	return len(l) - len(strings.TrimLeft(l, " \t")) + 1
+	return lines[line-1], true
 }
+
+func indentOf(l string) int { return len(l) - len(strings.TrimLeft(l, " \t")) }

@@ -25,6 +25,7 @@ func TestScenarios(t *testing.T) {
 		t.Fatal(err)
 	}
 	var total, fileOK, lineOK, culpritTotal, culpritOK, notFixable, notFixableOK, countOK int
+	var columnTotal, columnOK int // where the runtime prints a column (V8)
 	var table strings.Builder
 	fmt.Fprintf(&table, "%-28s %-34s %-5s %-5s %-7s %-7s\n", "scenario", "expected", "file", "line", "culprit", "fixable")
 	for _, s := range all {
@@ -43,6 +44,14 @@ func TestScenarios(t *testing.T) {
 			}
 			if inc != nil && inc.Count == want.Count {
 				countOK++
+			}
+			if want.Column > 0 {
+				columnTotal++
+				if l && inc.Location.Column == want.Column {
+					columnOK++
+				} else if l {
+					t.Logf("%s: column %d, want %d", s.Name, inc.Location.Column, want.Column)
+				}
 			}
 			if want.Culprit != nil {
 				culpritTotal++
@@ -76,8 +85,8 @@ func TestScenarios(t *testing.T) {
 		}
 	}
 	t.Logf("\n%s", table.String())
-	t.Logf("incidents %d: file %d/%d, line at HEAD %d/%d, culprit %d/%d, not-fixable marked %d/%d, count exact %d/%d",
-		total, fileOK, total, lineOK, total, culpritOK, culpritTotal, notFixableOK, notFixable, countOK, total)
+	t.Logf("incidents %d: file %d/%d, line at HEAD %d/%d, culprit %d/%d, not-fixable marked %d/%d, count exact %d/%d, column %d/%d",
+		total, fileOK, total, lineOK, total, culpritOK, culpritTotal, notFixableOK, notFixable, countOK, total, columnOK, columnTotal)
 	if total == 0 {
 		t.Fatal("no scenarios")
 	}
@@ -92,6 +101,9 @@ func TestScenarios(t *testing.T) {
 	}
 	if notFixableOK != notFixable {
 		t.Errorf("not-fixable cases marked for %d of %d, want all", notFixableOK, notFixable)
+	}
+	if columnOK != columnTotal {
+		t.Errorf("the runtime's column kept for %d of %d incidents whose line only moved, want all", columnOK, columnTotal)
 	}
 }
 
