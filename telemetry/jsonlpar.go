@@ -29,13 +29,14 @@ const (
 	// single consumer is the limit.
 	maxJSONLWorkers = 4
 	// lookahead is how many chunks may be cut ahead of the one the
-	// consumer delivers. (Workers that read their own chunks, taking turns,
-	// so that the bytes they decode are in their core's cache, were 2-5%
-	// faster on the crash storm but 5% slower on the production-like mix,
-	// reading being no longer done ahead: the cutter stays.) With a lookahead of two chunks per worker, the
+	// consumer delivers. With a lookahead of two chunks per worker, the
 	// workers ran out of work whenever the consumer waited for a core, and
 	// the pipeline used 1.75 of 2 cores; 8 was 17-20% faster (fastest of
-	// six runs each), 16 and 32 no better than 8.
+	// six runs each), 16 and 32 no better than 8. (Workers reading their
+	// own chunks in turns, so that the bytes they decode are in their
+	// core's cache, were 2-5% faster on the crash storm but 5% slower on
+	// the production-like mix, where reading ahead matters: the cutter
+	// stays.)
 	lookahead = 8
 )
 
