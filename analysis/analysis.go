@@ -97,11 +97,11 @@ func (a *Analyzer) Add(e incident.Event) {
 	a.reasm.Add(e)
 }
 
-// addBorrowed is Add for an event whose line is valid only during the call
-// (see telemetry.BorrowingGate).
-func (a *Analyzer) addBorrowed(e incident.Event) {
+// addRefused is Add for an event whose line the run's gate refused and is
+// valid only during the call (see telemetry.BorrowingGate).
+func (a *Analyzer) addRefused(e incident.Event) {
 	a.events++
-	a.reasm.AddBorrowed(e)
+	a.reasm.AddRefused(e)
 }
 
 // Candidate and Skip make an Analyzer a telemetry.Gate, so a source can

@@ -137,7 +137,9 @@ var (
 )
 
 // Take feeds every Analyzer an entry whose line is borrowed, each copying
-// what it keeps of the line.
+// what it keeps of the line. Every Analyzer's Starts refused the line
+// (Candidate is true when one does not), so none asks whether it starts
+// a trace.
 func (g runGate) Take(e incident.Event) { g.feed(e, true) }
 
 // feed gives an entry to the VersionWatch and every Analyzer: RunMany's fn,
@@ -146,7 +148,7 @@ func (g runGate) feed(e incident.Event, borrowed bool) {
 	g.versions.Add(e)
 	for _, a := range g.as {
 		if borrowed {
-			a.addBorrowed(e)
+			a.addRefused(e)
 		} else {
 			a.Add(e)
 		}

@@ -72,8 +72,10 @@ type Reassembler struct {
 	openBlocks int
 	// starts is the Starts of the Parsers New was given.
 	starts *Starts
-	// borrowed is set during AddBorrowed: lines kept must be copied.
-	borrowed bool
+	// borrowed is set during AddBorrowed and AddRefused: lines kept must
+	// be copied. refused is set during AddRefused: the entry starts
+	// nothing.
+	borrowed, refused bool
 }
 
 // slot says whether a stream has an open block, reachable from a label
@@ -156,7 +158,7 @@ func (r *Reassembler) Add(e incident.Event) {
 		r.addLine(e, stripRuntimePrefix(line))
 		return
 	}
-	if line[0] == '{' && mayHoldTrace(line) && r.structured(e, line) {
+	if !r.refused && line[0] == '{' && mayHoldTrace(line) && r.structured(e, line) {
 		return // pretty-printed JSON
 	}
 	for l := range entryLines(line) {
@@ -170,6 +172,17 @@ func (r *Reassembler) AddBorrowed(e incident.Event) {
 	r.borrowed = true
 	r.Add(e)
 	r.borrowed = false
+}
+
+// AddRefused is AddBorrowed for an entry whose line Candidate refused (a
+// source's gate refused it, and Skip did not take it because its stream
+// is in the middle of a trace): it can only continue the stream's open
+// block or be a foreign line in it, so no parser is asked whether it
+// starts a trace, nor is it read as a structured line.
+func (r *Reassembler) AddRefused(e incident.Event) {
+	r.refused = true
+	r.AddBorrowed(e)
+	r.refused = false
 }
 
 // keep returns line as a block may keep it.
@@ -194,7 +207,7 @@ func entryLines(entry string) iter.Seq[string] {
 
 // addLine feeds one line of an entry.
 func (r *Reassembler) addLine(e incident.Event, line string) {
-	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
+	if !r.refused && len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
 		if r.structured(e, line) {
 			return
 		}
@@ -290,6 +303,9 @@ func (r *Reassembler) extend(b *block, e incident.Event, line string) {
 // open starts a block when a parser recognises line as the start of a trace,
 // closing the stream's open block first.
 func (r *Reassembler) open(st *slot, e incident.Event, line string) bool {
+	if r.refused {
+		return false // Candidate refused it: no parser starts a trace with it
+	}
 	for _, p := range r.Parsers {
 		if !p.Start(line) {
 			continue

@@ -298,14 +298,21 @@ func TestManyLabelSets(t *testing.T) {
 	}
 }
 
-// TestAddBorrowedKeepsCopies feeds the same interleaved streams twice, once
-// with Add and once with AddBorrowed from one buffer that is overwritten
-// after every call, as a reader's scratch buffer is: the traces must be the
-// same, so every line a block keeps was copied.
+// TestAddBorrowedKeepsCopies feeds the same interleaved streams three
+// times: with Add; with AddBorrowed from one buffer that is overwritten
+// after every call, as a reader's scratch buffer is; and as a gated source
+// does, the lines Candidate refuses through AddRefused from that buffer.
+// The traces must be the same: every line a block keeps was copied, and a
+// refused line is never one that starts a trace.
 func TestAddBorrowedKeepsCopies(t *testing.T) {
 	streams := map[string][]string{"cart": strings.Split(goPanic, "\n"), "shop": strings.Split(pyTrace, "\n")}
 	noise := "GET /healthz 200"
-	run := func(borrow bool) []Occurrence {
+	const (
+		plain = iota
+		borrowAll
+		gated
+	)
+	run := func(borrow int) []Occurrence {
 		var got []Occurrence
 		r := New(func(o Occurrence) { got = append(got, o) })
 		buf := make([]byte, 0, 256)
@@ -313,13 +320,17 @@ func TestAddBorrowedKeepsCopies(t *testing.T) {
 		add := func(labels map[string]string, line string) {
 			e := incident.Event{Time: ts, Labels: labels, Line: line}
 			ts = ts.Add(time.Millisecond)
-			if !borrow {
+			if borrow == plain || borrow == gated && r.Starts().Candidate(line) {
 				r.Add(e)
 				return
 			}
 			buf = append(buf[:0], line...)
 			e.Line = unsafe.String(unsafe.SliceData(buf), len(buf))
-			r.AddBorrowed(e)
+			if borrow == gated {
+				r.AddRefused(e)
+			} else {
+				r.AddBorrowed(e)
+			}
 			for i := range buf {
 				buf[i] = 'X'
 			}
@@ -338,11 +349,14 @@ func TestAddBorrowedKeepsCopies(t *testing.T) {
 		sort.Slice(got, func(i, j int) bool { return got[i].Labels["service"] < got[j].Labels["service"] })
 		return got
 	}
-	want, got := run(false), run(true)
+	want := run(plain)
 	if len(want) != 2 {
 		t.Fatalf("Add read %d traces, want 2", len(want))
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := run(borrowAll); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("AddBorrowed read\n%v\nAdd read\n%v", got, want)
+	}
+	if got := run(gated); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Add and AddRefused read\n%v\nAdd read\n%v", got, want)
 	}
 }
