@@ -112,3 +112,28 @@ func TestExplainEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestChainEvidence: the other exceptions of a chain are named as trace
+// evidence (how the failure surfaced), bounded, with secrets redacted.
+func TestChainEvidence(t *testing.T) {
+	tr := trace("ValueError")
+	if got := chainEvidence(tr); len(got) != 0 {
+		t.Fatalf("no chain: %v", got)
+	}
+	tr.Chain = []incident.Trace{{ErrorType: "billing.JobError", Message: "billing.JobError: render failed for inv-2\nmore"}}
+	got := chainEvidence(tr)
+	if len(got) != 1 || got[0].Kind != "trace" || got[0].Text != "chained with billing.JobError: render failed for inv-2" {
+		t.Fatalf("one chained exception: %+v", got)
+	}
+	tr.Chain = nil
+	for i := 0; i < 5; i++ {
+		tr.Chain = append(tr.Chain, incident.Trace{ErrorType: "E", Message: "E: password=hunter2"})
+	}
+	got = chainEvidence(tr)
+	if len(got) != maxChainEvidence+1 || got[maxChainEvidence].Text != "and 2 more chained exceptions" {
+		t.Fatalf("five chained exceptions: %+v", got)
+	}
+	if strings.Contains(got[0].Text, "hunter2") {
+		t.Fatalf("secret not redacted: %q", got[0].Text)
+	}
+}

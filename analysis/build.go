@@ -65,7 +65,37 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 		}
 	}
 	inc.RootCause = a.rootCause(ctx, &inc, head)
+	inc.RootCause.Evidence = append(inc.RootCause.Evidence, chainEvidence(tr)...)
 	return inc
+}
+
+// maxChainEvidence bounds the chained exceptions listed as evidence.
+const maxChainEvidence = 3
+
+// chainEvidence names the other exceptions of a chained trace: the wrapper
+// a cause was raised as (Java's outer exception, Python's `raise ... from`),
+// or the exception being handled when this one occurred. The incident is
+// the one whose frames explain the failure; these say how it surfaced.
+func chainEvidence(tr incident.Trace) []incident.Evidence {
+	var out []incident.Evidence
+	for _, c := range tr.Chain {
+		msg := firstLineOf(c.Message)
+		if msg == "" {
+			msg = c.ErrorType
+		}
+		if msg == "" {
+			continue
+		}
+		if len(out) == maxChainEvidence {
+			out = append(out, incident.Evidence{Kind: "trace", Text: fmt.Sprintf("and %d more chained exceptions", len(tr.Chain)-maxChainEvidence)})
+			break
+		}
+		if r := []rune(msg); len(r) > 200 {
+			msg = string(r[:200]) + "…"
+		}
+		out = append(out, incident.Evidence{Kind: "trace", Text: "chained with " + secret.Redact(msg)})
+	}
+	return out
 }
 
 // deployedCommit resolves the commit a version was built from: the deploy
