@@ -148,6 +148,15 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 			if r.File != "" && (!f.Library || r.InApp) {
 				mf.File, mf.Mapped, mf.InApp = r.File, true, r.InApp
 				mf.RepoPathAtDeploy = r.File
+				// The mapper knows the working tree; production ran the
+				// deployed commit. A file moved to another folder since
+				// (same name) is found where the production path says it
+				// was then, and carried through the move.
+				if deployed != "" && a.cfg.Repo != nil && r.InApp && !a.tree(ctx, deployed).has[r.File] {
+					if p := a.matchDeployedTree(ctx, deployed, f.Path); p != "" {
+						mf.RepoPathAtDeploy = p
+					}
+				}
 			}
 		}
 		if !mf.Mapped && !f.Library && deployed != "" {
@@ -232,19 +241,34 @@ var infraPatterns = []struct{ needle, what string }{
 	{"service unavailable", "a dependency is unavailable"},
 }
 
-// matchDeployedTree finds a production path in the deployed commit's tree
-// by the longest unique path suffix (whole segments). It is the fallback
-// for files that no longer exist under that name at HEAD.
-func (a *Analyzer) matchDeployedTree(ctx context.Context, deployed, prodPath string) string {
-	files, ok := a.trees[deployed]
-	if !ok {
-		list, err := a.cfg.Repo.ChangedFiles(ctx, "", deployed)
-		if err != nil {
-			list = nil
-		}
-		a.trees[deployed] = list
-		files = list
+// deployedTree is the file list of a deployed commit.
+type deployedTree struct {
+	files []string
+	has   map[string]bool
+}
+
+// tree returns the files of the deployed commit, listed once per commit;
+// empty when they cannot be listed.
+func (a *Analyzer) tree(ctx context.Context, deployed string) *deployedTree {
+	if t, ok := a.trees[deployed]; ok {
+		return t
 	}
+	t := &deployedTree{has: map[string]bool{}}
+	if list, err := a.cfg.Repo.ChangedFiles(ctx, "", deployed); err == nil {
+		t.files = list
+		for _, f := range list {
+			t.has[f] = true
+		}
+	}
+	a.trees[deployed] = t
+	return t
+}
+
+// matchDeployedTree finds the file of the deployed commit that a
+// production path names: the unique longest path suffix among its
+// application files, "" when none or a tie.
+func (a *Analyzer) matchDeployedTree(ctx context.Context, deployed, prodPath string) string {
+	files := a.tree(ctx, deployed).files
 	prod := strings.Split(strings.Trim(strings.ReplaceAll(prodPath, "\\", "/"), "/"), "/")
 	best, bestLen, tie := "", 0, false
 	for _, f := range files {
