@@ -36,7 +36,7 @@ func (nodeUndefined) Fix(in Input) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	re := regexp.MustCompile(`(` + identChain + `)\.` + regexp.QuoteMeta(prop) + `\b`)
+	re := regexp.MustCompile(`(` + jsReceiver + `)\.` + regexp.QuoteMeta(prop) + `\b`)
 	recv := ""
 	for _, m := range re.FindAllStringSubmatchIndex(l.text, -1) {
 		if !inString(l.text, m[0]) && (m[2] == 0 || l.text[m[2]-1] != '.') {
@@ -53,6 +53,10 @@ func (nodeUndefined) Fix(in Input) (Change, error) {
 	}
 	return Change{Title: "Use optional chaining on " + recv, Content: replaceRange(in.Content, l.start, l.end, text)}, nil
 }
+
+// jsReceiver is a member chain that may index with brackets, as in
+// `this.fx[currency]` (no nested brackets).
+var jsReceiver = identChain + `(?:\.[A-Za-z_$][\w$]*|\[[^\[\]]+\])*`
 
 var jsMember = regexp.MustCompile(`^(?:\.[A-Za-z_$][\w$]*)*`)
 
