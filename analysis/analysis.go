@@ -29,6 +29,8 @@ type Repo interface {
 	Resolve(ctx context.Context, version string) (string, error)
 	CarryLine(ctx context.Context, from, path string, line int) (gitrepo.Carry, error)
 	Blame(ctx context.Context, at, path string, line int) (incident.Commit, error)
+	// BlameText is Blame looking through white-space-only changes.
+	BlameText(ctx context.Context, at, path string, line int) (incident.Commit, error)
 	IsAncestor(ctx context.Context, a, b string) (bool, error)
 	ChangedFiles(ctx context.Context, from, to string) ([]string, error)
 	Commits(ctx context.Context, from, to string) ([]incident.Commit, error)

@@ -27,6 +27,9 @@ func (deployedFiles) CarryLine(context.Context, string, string, int) (gitrepo.Ca
 func (deployedFiles) Blame(context.Context, string, string, int) (incident.Commit, error) {
 	return incident.Commit{}, errNoGit
 }
+func (deployedFiles) BlameText(context.Context, string, string, int) (incident.Commit, error) {
+	return incident.Commit{}, errNoGit
+}
 func (deployedFiles) ChangedFiles(context.Context, string, string) ([]string, error) {
 	return nil, errNoGit
 }

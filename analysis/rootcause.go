@@ -21,6 +21,7 @@ const (
 	scoreInDeploy    = 0.35  // shipped in the deploy right before first_seen
 	scorePreexisting = -0.25 // already running before that deploy
 	scoreFunction    = 0.30  // changed the failing function in that deploy
+	scoreReindent    = 0.30  // changed only the failing line's white space
 	maxDeployCommits = 50    // commits of one deploy examined for the function signal
 	suspectFrames    = 3     // in-app frames whose lines are blamed
 )
@@ -83,6 +84,8 @@ func summarize(inc *incident.Incident, suspects []incident.Suspect) (string, flo
 	switch {
 	case shipped && hasReason(s, "changed the line that fails"):
 		return fmt.Sprintf("introduced by %s %q in deploy %s: it changed the line that fails.", shortSHA(s.SHA), s.Summary, inc.Deploy.Version), conf
+	case shipped && hasReason(s, "wrote the line that fails"):
+		return fmt.Sprintf("introduced by %s %q in deploy %s: it wrote the line that fails.", shortSHA(s.SHA), s.Summary, inc.Deploy.Version), conf
 	case shipped:
 		return fmt.Sprintf("likely introduced by %s %q in deploy %s: it changed code on the failing path.", shortSHA(s.SHA), s.Summary, inc.Deploy.Version), conf
 	case hasReason(s, "already running"):
@@ -127,16 +130,34 @@ func (a *Analyzer) suspects(ctx context.Context, inc *incident.Incident, head st
 		}
 		c, err := a.cfg.Repo.Blame(ctx, at, path, f.OriginalLine)
 		if err == nil && c.SHA != "" {
-			s := byCommit[c.SHA]
-			if s == nil {
-				s = &incident.Suspect{Commit: c}
-				byCommit[c.SHA] = s
-				order = append(order, c.SHA)
+			suspect := func(c incident.Commit) *incident.Suspect {
+				s := byCommit[c.SHA]
+				if s == nil {
+					s = &incident.Suspect{Commit: c}
+					byCommit[c.SHA] = s
+					order = append(order, c.SHA)
+				}
+				return s
 			}
 			if n == 0 {
-				s.Score = max(s.Score, scoreCrashLine)
-				s.Reasons = append(s.Reasons, fmt.Sprintf("changed the line that fails (%s:%d)", path, f.OriginalLine))
+				// A commit that only re-indented the failing line (a block
+				// opened or closed around it) is weighed apart from the one
+				// that wrote its text: either may be the cause, a removed
+				// guard re-indents the line it guarded.
+				if w, err := a.cfg.Repo.BlameText(ctx, at, path, f.OriginalLine); err == nil && w.SHA != "" && w.SHA != c.SHA {
+					s := suspect(w)
+					s.Score = max(s.Score, scoreCrashLine)
+					s.Reasons = append(s.Reasons, fmt.Sprintf("wrote the line that fails (%s:%d), re-indented since by %s", path, f.OriginalLine, shortSHA(c.SHA)))
+					s = suspect(c)
+					s.Score = max(s.Score, scoreReindent)
+					s.Reasons = append(s.Reasons, fmt.Sprintf("changed only the indentation of the line that fails (%s:%d)", path, f.OriginalLine))
+				} else {
+					s := suspect(c)
+					s.Score = max(s.Score, scoreCrashLine)
+					s.Reasons = append(s.Reasons, fmt.Sprintf("changed the line that fails (%s:%d)", path, f.OriginalLine))
+				}
 			} else {
+				s := suspect(c)
 				s.Score = max(s.Score, scoreCallerLine)
 				s.Reasons = append(s.Reasons, fmt.Sprintf("changed a calling line (%s:%d in %s)", path, f.OriginalLine, f.Function))
 			}

@@ -53,6 +53,31 @@ func (r *Repo) Blame(ctx context.Context, at, path string, line int) (incident.C
 	return cs[0], nil
 }
 
+// BlameText is Blame that also looks through commits that changed only the
+// line's white space (a re-indentation, a block opened or closed around
+// it): the commit that last changed its text. Whether such a commit is
+// innocent is not for blame to say (a guard removed around a line re-indents
+// it, and in Python indentation is meaning): callers weigh both.
+func (r *Repo) BlameText(ctx context.Context, at, path string, line int) (incident.Commit, error) {
+	return r.blameOne(ctx, at, path, line, true)
+}
+
+func (r *Repo) blameOne(ctx context.Context, at, path string, line int, text bool) (incident.Commit, error) {
+	rel, err := r.relPath(path)
+	if err != nil {
+		return incident.Commit{}, err
+	}
+	h, err := r.resolve(ctx, at)
+	if err != nil {
+		return incident.Commit{}, err
+	}
+	c, err := r.blameLine(ctx, h, rel, line, r.ignoredRevs(ctx), text)
+	if err != nil {
+		return incident.Commit{}, fmt.Errorf("blame %s:%d at %s: %w", rel, line, short(h), err)
+	}
+	return r.commitInfo(ctx, c)
+}
+
 // BlameRange returns, for each line of [from, to] (1-based, inclusive) of
 // path at `at`, the commit that last changed it, as Blame does.
 func (r *Repo) BlameRange(ctx context.Context, at, path string, from, to int) ([]incident.Commit, error) {
@@ -70,7 +95,7 @@ func (r *Repo) BlameRange(ctx context.Context, at, path string, from, to int) ([
 	ignored := r.ignoredRevs(ctx)
 	out := make([]incident.Commit, 0, to-from+1)
 	for line := from; line <= to; line++ {
-		c, err := r.blameLine(ctx, h, rel, line, ignored)
+		c, err := r.blameLine(ctx, h, rel, line, ignored, false)
 		if err != nil {
 			return nil, fmt.Errorf("blame %s:%d at %s: %w", rel, line, short(h), err)
 		}
@@ -83,8 +108,9 @@ func (r *Repo) BlameRange(ctx context.Context, at, path string, from, to int) ([
 	return out, nil
 }
 
-// blameLine finds the commit behind one line, hopping over ignored commits.
-func (r *Repo) blameLine(ctx context.Context, at plumbing.Hash, rel string, line int, ignored map[plumbing.Hash]bool) (plumbing.Hash, error) {
+// blameLine finds the commit behind one line, hopping over ignored commits
+// and, when text is set, over commits that changed only its white space.
+func (r *Repo) blameLine(ctx context.Context, at plumbing.Hash, rel string, line int, ignored map[plumbing.Hash]bool, text bool) (plumbing.Hash, error) {
 	for range maxBlameHops {
 		hashes, err := r.blameFile(ctx, at, rel)
 		if err != nil {
@@ -94,7 +120,7 @@ func (r *Repo) blameLine(ctx context.Context, at plumbing.Hash, rel string, line
 			return plumbing.ZeroHash, fmt.Errorf("line %d is outside the file (%d lines)", line, len(hashes))
 		}
 		c := hashes[line-1]
-		next, err := r.blameHop(ctx, at, c, rel, line, ignored[c])
+		next, err := r.blameHop(ctx, at, c, rel, line, ignored[c], text)
 		if err != nil || next.commit.IsZero() {
 			return c, err
 		}
@@ -112,13 +138,25 @@ type hop struct {
 
 // blameHop decides whether blame for line (of rel at `at`, last changed by
 // c) continues in c's first parent: when c is ignored and the line survives
-// there (by text, or fuzzily). It returns a zero hop when c is the answer.
+// there (by text, or fuzzily), or, with wsOnly, when c changed nothing of
+// the line but white space. It returns a zero hop when c is the answer.
 // go-git's blame follows renames itself, so the file may have another name
 // at c.
-func (r *Repo) blameHop(ctx context.Context, at, c plumbing.Hash, rel string, line int, ignore bool) (hop, error) {
-	if !ignore {
+func (r *Repo) blameHop(ctx context.Context, at, c plumbing.Hash, rel string, line int, ignore, wsOnly bool) (hop, error) {
+	if !ignore && !wsOnly {
 		return hop{}, nil
 	}
+	h, err := r.hopToParent(ctx, at, c, rel, line, !ignore)
+	if !ignore {
+		return h, nil // looking for white space only: any doubt leaves c blamed
+	}
+	return h, err
+}
+
+// hopToParent carries line of rel at `at`, last changed by c, into c's
+// first parent; a zero hop when c added the line (or, with sameText, when
+// c changed more than its white space).
+func (r *Repo) hopToParent(ctx context.Context, at, c plumbing.Hash, rel string, line int, sameText bool) (hop, error) {
 	parent, ok, err := r.firstParent(ctx, c)
 	if err != nil || !ok {
 		return hop{}, err
@@ -147,6 +185,9 @@ func (r *Repo) blameHop(ctx context.Context, at, c plumbing.Hash, rel string, li
 	n, status := NewDrift(cur, prev).Carry(lineAtC)
 	if status == StatusDeleted || status == StatusMissing {
 		return hop{}, nil // the ignored commit added the line: it stays blamed
+	}
+	if sameText && lineKey(cur[lineAtC-1]) != lineKey(prev[n-1]) {
+		return hop{}, nil
 	}
 	return hop{parent, parentPath, n}, nil
 }

@@ -273,6 +273,41 @@ func TestBlameIgnoreRevs(t *testing.T) {
 	}
 }
 
+// TestBlameText: BlameText looks through a commit that changed only the
+// line's white space, to the commit that wrote its text; Blame does not.
+// A line whose text the last commit changed stays blamed on it.
+func TestBlameText(t *testing.T) {
+	f := buildFixture(t, "ignore_revs.txtar")
+	r := openFixture(t, f)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		text        string
+		blame, want int // fixture commits: Blame's answer, BlameText's
+	}{
+		{"x := a[i+1]", 3, 2},
+		{"return x", 3, 1},
+		{"func Lookup(a []int, i int) int {", 1, 1},
+	} {
+		line := lineOf(t, f.show(t, 3, "index.go"), tt.text)
+		got, err := r.Blame(ctx, "HEAD", "index.go", line)
+		if err != nil || got.SHA != f.shas[tt.blame] {
+			t.Errorf("Blame(%q) = %s, %v; want commit %d", tt.text, got.SHA, err, tt.blame)
+		}
+		got, err = r.BlameText(ctx, "HEAD", "index.go", line)
+		if err != nil || got.SHA != f.shas[tt.want] {
+			t.Errorf("BlameText(%q) = %s, %v; want commit %d", tt.text, got.SHA, err, tt.want)
+		}
+	}
+	// The text changed by the last commit: history.txtar's commit 3 edits
+	// "if total > 1000 {" into "if total >= 1000 {".
+	h := buildFixture(t, "history.txtar")
+	hr := openFixture(t, h)
+	line := lineOf(t, h.show(t, 4, "cart/price.go"), "if total >= 1000 {")
+	if got, err := hr.BlameText(ctx, h.shas[4], "cart/price.go", line); err != nil || got.SHA != h.shas[3] {
+		t.Errorf("BlameText of an edited line = %s, %v; want commit 3", got.SHA, err)
+	}
+}
+
 func TestHistory(t *testing.T) {
 	f := buildFixture(t, "history.txtar")
 	r := openFixture(t, f)
