@@ -1,9 +1,12 @@
 package codeactions
 
 import (
+	"fmt"
 	"go/ast"
+	"go/token"
 	"go/types"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -40,6 +43,11 @@ func (goIndex) Fix(in Input) (Change, error) {
 	}
 	if ch, ok := g.offByOne(s, cands); ok {
 		return ch, nil
+	}
+	if value >= 0 {
+		if ch, ok := g.growOnStore(s, cands); ok {
+			return ch, nil
+		}
 	}
 	var bad, good, names []string
 	for _, n := range cands {
@@ -94,6 +102,50 @@ func (g *goFile) offByOne(s *site, cands []ast.Node) (Change, bool) {
 		return Change{Title: "Use the last element " + x + "[len(" + x + ")-1] (off by one)", Content: out}, true
 	}
 	return Change{}, false
+}
+
+// growOnStore answers an index panic on a store into a slice the function
+// made itself (`out[i/n] = v` after `out := make(...)`): a guard that skips
+// the store would drop what was to be kept, so the slice grows to take it.
+// The length was computed too small upstream; growing keeps every value.
+// A slice the function did not declare (a parameter, a field) is not
+// grown: the caller would not see the new one.
+func (g *goFile) growOnStore(s *site, cands []ast.Node) (Change, bool) {
+	as, ok := s.stmt.(*ast.AssignStmt)
+	if !ok || as.Tok != token.ASSIGN || len(as.Lhs) != 1 || s.body == nil {
+		return Change{}, false
+	}
+	ix, ok := as.Lhs[0].(*ast.IndexExpr)
+	if !ok || !slices.Contains(cands, ast.Node(ix)) {
+		return Change{}, false
+	}
+	id, ok := ix.X.(*ast.Ident)
+	if !ok {
+		return Change{}, false
+	}
+	v, ok := g.info.Uses[id].(*types.Var)
+	if !ok || v.Pos() < s.body.Pos() || v.Pos() >= s.body.End() {
+		return Change{}, false
+	}
+	t := g.typeOf(id)
+	if t == nil {
+		return Change{}, false
+	}
+	if _, ok := t.Underlying().(*types.Slice); !ok {
+		return Change{}, false
+	}
+	if _, isConst := constInt(g, ix.Index); !isConst && hasCall(ix.Index) {
+		return Change{}, false
+	}
+	typ := types.TypeString(t, types.RelativeTo(g.pkg))
+	x, i := id.Name, g.text(ix.Index)
+	grow := fmt.Sprintf("if %s >= len(%s) {\n%s = append(%s, make(%s, %s-len(%s)+1)...)\n}\n%s",
+		i, x, x, x, typ, i, x, g.text(s.stmt))
+	out, err := g.apply([]edit{{g.off(s.stmt.Pos()), g.off(s.stmt.End()), grow}})
+	if err != nil {
+		return Change{}, false
+	}
+	return Change{Title: "Grow " + x + " to hold index " + i + " instead of dropping the value", Content: out}, true
 }
 
 // indexable reports whether x is a slice, array or string (a map index
