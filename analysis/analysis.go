@@ -63,12 +63,12 @@ type Analyzer struct {
 	groups map[string]*group
 	order  []string
 	events int
-	trees  map[string]*deployedTree // files of a deployed commit, for moved files
+	trees  map[string][]string // files of a deployed commit, for moved files
 }
 
 // New returns an Analyzer.
 func New(cfg Config) *Analyzer {
-	a := &Analyzer{cfg: cfg, groups: make(map[string]*group), trees: make(map[string]*deployedTree)}
+	a := &Analyzer{cfg: cfg, groups: make(map[string]*group), trees: make(map[string][]string)}
 	a.reasm = reassemble.New(a.occurrence)
 	sort.SliceStable(a.cfg.Deploys, func(i, j int) bool { return a.cfg.Deploys[i].Time.Before(a.cfg.Deploys[j].Time) })
 	return a

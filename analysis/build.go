@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -152,7 +153,7 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 				// deployed commit. A file moved to another folder since
 				// (same name) is found where the production path says it
 				// was then, and carried through the move.
-				if deployed != "" && a.cfg.Repo != nil && r.InApp && !a.tree(ctx, deployed).has[r.File] {
+				if deployed != "" && a.cfg.Repo != nil && r.InApp && !a.inDeployed(ctx, deployed, r.File) {
 					if p := a.matchDeployedTree(ctx, deployed, f.Path); p != "" {
 						mf.RepoPathAtDeploy = p
 					}
@@ -241,34 +242,32 @@ var infraPatterns = []struct{ needle, what string }{
 	{"service unavailable", "a dependency is unavailable"},
 }
 
-// deployedTree is the file list of a deployed commit.
-type deployedTree struct {
-	files []string
-	has   map[string]bool
+// inDeployed reports whether the deployed commit has file: false only when
+// git says it does not (one lookup, not a listing of the tree).
+func (a *Analyzer) inDeployed(ctx context.Context, deployed, file string) bool {
+	_, err := a.cfg.Repo.FileAt(ctx, deployed, file)
+	return !errors.Is(err, gitrepo.ErrFileNotFound)
 }
 
 // tree returns the files of the deployed commit, listed once per commit;
 // empty when they cannot be listed.
-func (a *Analyzer) tree(ctx context.Context, deployed string) *deployedTree {
+func (a *Analyzer) tree(ctx context.Context, deployed string) []string {
 	if t, ok := a.trees[deployed]; ok {
 		return t
 	}
-	t := &deployedTree{has: map[string]bool{}}
-	if list, err := a.cfg.Repo.ChangedFiles(ctx, "", deployed); err == nil {
-		t.files = list
-		for _, f := range list {
-			t.has[f] = true
-		}
+	list, err := a.cfg.Repo.ChangedFiles(ctx, "", deployed)
+	if err != nil {
+		list = nil
 	}
-	a.trees[deployed] = t
-	return t
+	a.trees[deployed] = list
+	return list
 }
 
 // matchDeployedTree finds the file of the deployed commit that a
 // production path names: the unique longest path suffix among its
 // application files, "" when none or a tie.
 func (a *Analyzer) matchDeployedTree(ctx context.Context, deployed, prodPath string) string {
-	files := a.tree(ctx, deployed).files
+	files := a.tree(ctx, deployed)
 	prod := strings.Split(strings.Trim(strings.ReplaceAll(prodPath, "\\", "/"), "/"), "/")
 	best, bestLen, tie := "", 0, false
 	for _, f := range files {
