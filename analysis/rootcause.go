@@ -21,6 +21,7 @@ const (
 	scoreInDeploy    = 0.35  // shipped in the deploy right before first_seen
 	scorePreexisting = -0.25 // already running before that deploy
 	scoreFunction    = 0.30  // changed the failing function in that deploy
+	scoreFile        = 0.15  // changed the failing file (not the function) in that deploy
 	scoreReindent    = 0.30  // changed only the failing line's white space
 	maxDeployCommits = 50    // commits of one deploy examined for the function signal
 	suspectFrames    = 3     // in-app frames whose lines are blamed
@@ -273,9 +274,11 @@ func correlate(incs []incident.Incident) {
 }
 
 // functionChanges finds the commits of the deploy range (before, shipped]
-// that changed the function holding the failing line. Blame cannot see a
-// removed line (a dropped lock, a deleted nil check), so a commit that only
-// deleted code in the failing function is found here.
+// that changed the function holding the failing line, or else its file.
+// Blame cannot see a removed line (a dropped lock, a deleted nil check), so
+// a commit that only deleted code in the failing function is found here;
+// nor a change to what the line reads (a table grown past the slice it
+// indexes, a constant), which is most often made in the same file.
 func (a *Analyzer) functionChanges(ctx context.Context, inc *incident.Incident, before, shipped string, byCommit map[string]*incident.Suspect) {
 	var top *incident.MappedFrame
 	for i := range inc.Frames {
@@ -292,10 +295,7 @@ func (a *Analyzer) functionChanges(ctx context.Context, inc *incident.Incident, 
 	if err != nil {
 		return
 	}
-	_, _, decl, ok := funcExtent(inc.Language, splitLines(src), top.OriginalLine)
-	if !ok {
-		return
-	}
+	_, _, decl, hasDecl := funcExtent(inc.Language, splitLines(src), top.OriginalLine)
 	commits, err := a.cfg.Repo.Commits(ctx, before, shipped)
 	if err != nil || len(commits) > maxDeployCommits {
 		return
@@ -305,28 +305,39 @@ func (a *Analyzer) functionChanges(ctx context.Context, inc *incident.Incident, 
 		if i+1 < len(commits) {
 			parent = commits[i+1].SHA
 		}
-		if a.changedFunction(ctx, parent, c.SHA, path, inc.Language, decl) {
-			s := byCommit[c.SHA]
-			if s == nil {
-				s = &incident.Suspect{Commit: c}
-				byCommit[c.SHA] = s
-			}
+		file, fn := a.changedFunction(ctx, parent, c.SHA, path, inc.Language, decl)
+		if !file {
+			continue
+		}
+		s := byCommit[c.SHA]
+		if s == nil {
+			s = &incident.Suspect{Commit: c}
+			byCommit[c.SHA] = s
+		}
+		if hasDecl && fn {
 			s.Score = max(s.Score, scoreFunction)
 			s.Reasons = append(s.Reasons, fmt.Sprintf("changed the failing function (%s: %s)", path, decl))
+		} else {
+			s.Score = max(s.Score, scoreFile)
+			s.Reasons = append(s.Reasons, fmt.Sprintf("changed the failing file (%s)", path))
 		}
 	}
 }
 
-// changedFunction reports whether the change parent→commit of path touched
-// the function whose declaration line is decl.
-func (a *Analyzer) changedFunction(ctx context.Context, parent, commit, path, lang, decl string) bool {
+// changedFunction reports whether the change parent→commit touched path,
+// and whether it touched the function whose declaration line is decl.
+func (a *Analyzer) changedFunction(ctx context.Context, parent, commit, path, lang, decl string) (file, fn bool) {
 	newB, err := a.cfg.Repo.FileAt(ctx, commit, path)
 	if err != nil {
-		return false
+		return false, false
 	}
 	oldB, err := a.cfg.Repo.FileAt(ctx, parent, path)
 	if err != nil || string(oldB) == string(newB) {
-		return err != nil && len(newB) > 0 // a new file holding the function counts
+		added := err != nil && len(newB) > 0 // a new file holding the function counts
+		return added, added
+	}
+	if decl == "" {
+		return true, false
 	}
 	newL := splitLines(newB)
 	at := -1
@@ -337,19 +348,19 @@ func (a *Analyzer) changedFunction(ctx context.Context, parent, commit, path, la
 		}
 	}
 	if at < 0 {
-		return false
+		return true, false
 	}
 	start, end, _, ok := funcExtent(lang, newL, at+1)
 	if !ok {
-		return false
+		return true, false
 	}
 	touched := touchedLines(gitrepo.LineMap(splitLines(oldB), newL), len(newL))
 	for n := start; n <= end; n++ {
 		if touched[n] {
-			return true
+			return true, true
 		}
 	}
-	return false
+	return true, false
 }
 
 func splitLines(b []byte) []string {

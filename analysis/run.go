@@ -134,6 +134,7 @@ type runGate struct {
 var (
 	_ telemetry.EscapedGate   = runGate{}
 	_ telemetry.BorrowingGate = runGate{}
+	_ telemetry.PrefaceGate   = runGate{}
 )
 
 // Take feeds every Analyzer an entry whose line is borrowed, each copying
@@ -167,6 +168,15 @@ func (g runGate) Candidate(line string) bool {
 func (g runGate) CandidateEscaped(raw string) bool {
 	for _, s := range g.starts {
 		if s.CandidateEscaped(raw) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g runGate) NeedsPreface(line string) bool {
+	for _, s := range g.starts {
+		if s.NeedsPreface(line) {
 			return true
 		}
 	}

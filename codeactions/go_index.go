@@ -39,6 +39,9 @@ func (goIndex) Fix(in Input) (Change, error) {
 		return ok && g.indexable(ix.X) && !hasCall(ix)
 	})
 	if len(cands) == 0 {
+		if ch, ok := g.hoistIndex(s, in.Line, value); ok {
+			return ch, nil
+		}
 		return Change{}, notApplicable("no slice index on line %d", in.Line)
 	}
 	if ch, ok := g.offByOne(s, cands); ok {
@@ -249,4 +252,87 @@ func versionLess(v string, major, minor int) bool {
 		return false
 	}
 	return ma < major || (ma == major && mi < minor)
+}
+
+// hoistIndex guards an index computed by a call (`names[Level(points)]`):
+// the check must not call it twice, so its value goes into a variable
+// first, which the check and the index then read. Only when no other call
+// of the statement would run before it: hoisting must not reorder calls.
+func (g *goFile) hoistIndex(s *site, line int, value int64) (Change, bool) {
+	switch s.stmt.(type) {
+	case *ast.ReturnStmt, *ast.AssignStmt, *ast.ExprStmt, *ast.SendStmt, *ast.DeclStmt:
+	default:
+		return Change{}, false
+	}
+	cands := g.onLine(s, line, func(n ast.Node) bool {
+		ix, ok := n.(*ast.IndexExpr)
+		if !ok || !g.indexable(ix.X) || hasCall(ix.X) {
+			return false
+		}
+		call, ok := ast.Unparen(ix.Index).(*ast.CallExpr)
+		return ok && hasCall(call)
+	})
+	if len(cands) != 1 {
+		return Change{}, false
+	}
+	ix := cands[0].(*ast.IndexExpr)
+	call := ast.Unparen(ix.Index)
+	if t, ok := g.typeOf(call).(*types.Basic); !ok || t.Info()&types.IsInteger == 0 {
+		return Change{}, false
+	}
+	before := false
+	ast.Inspect(s.stmt, func(n ast.Node) bool {
+		c, ok := n.(*ast.CallExpr)
+		if !ok || before || n == call {
+			return !before && n != call
+		}
+		encloses := c.Pos() <= ix.Pos() && ix.End() <= c.End()
+		if !encloses && c.Pos() < ix.Pos() && hasCall(c) {
+			before = true
+		}
+		return !before
+	})
+	if before {
+		return Change{}, false
+	}
+	name := g.freeName(s, "i", "idx", "at", "k")
+	if name == "" {
+		return Change{}, false
+	}
+	x := g.text(ix.X)
+	stmt := g.text(s.stmt)
+	at := g.off(ix.Index.Pos()) - g.off(s.stmt.Pos())
+	end := g.off(ix.Index.End()) - g.off(s.stmt.Pos())
+	newStmt := stmt[:at] + name + stmt[end:]
+	bad, ok := name+" >= len("+x+")", name+" < len("+x+")"
+	if value < 0 {
+		bad, ok = name+" < 0 || "+bad, name+" >= 0 && "+ok
+	}
+	out, err := g.guardAfter(s, name+" := "+g.text(ix.Index), bad, ok,
+		"index out of range: "+x+"["+g.text(ix.Index)+"]", newStmt)
+	if err != nil {
+		return Change{}, false
+	}
+	return Change{Title: "Check the bounds of " + g.text(ix), Content: out}, true
+}
+
+// freeName returns the first of names that no identifier of the site's
+// function uses, or "".
+func (g *goFile) freeName(s *site, names ...string) string {
+	if s.body == nil {
+		return ""
+	}
+	used := map[string]bool{}
+	ast.Inspect(s.body, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			used[id.Name] = true
+		}
+		return true
+	})
+	for _, n := range names {
+		if !used[n] && g.pkg.Scope().Lookup(n) == nil {
+			return n
+		}
+	}
+	return ""
 }

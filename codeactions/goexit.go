@@ -157,15 +157,26 @@ func wrappable(st ast.Stmt) bool {
 // wrapped in `if ok {}`; otherwise `if bad { exit }` goes before it.
 // newStmt replaces the statement's text (empty: unchanged).
 func (g *goFile) guard(s *site, bad, ok, why, newStmt string) ([]byte, error) {
+	return g.guardAfter(s, "", bad, ok, why, newStmt)
+}
+
+// guardAfter is guard with pre, a statement that the check needs (a
+// value computed once), put before it.
+func (g *goFile) guardAfter(s *site, pre, bad, ok, why, newStmt string) ([]byte, error) {
 	text := newStmt
 	if text == "" {
 		text = g.text(s.stmt)
 	}
+	if pre != "" {
+		pre += "\n"
+	}
 	if wrappable(s.stmt) {
-		return g.apply([]edit{g.wrap(s, ok, text)})
+		e := g.wrap(s, ok, text)
+		e.text = pre + e.text
+		return g.apply([]edit{e})
 	}
 	exit, imports := g.exit(s, why)
-	e := edit{g.off(s.stmt.Pos()), g.off(s.stmt.End()), fmt.Sprintf("if %s {\n%s\n}\n%s", bad, exit, text)}
+	e := edit{g.off(s.stmt.Pos()), g.off(s.stmt.End()), fmt.Sprintf("%sif %s {\n%s\n}\n%s", pre, bad, exit, text)}
 	return g.apply([]edit{e}, imports...)
 }
 

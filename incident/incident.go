@@ -32,6 +32,14 @@ type Event struct {
 	// Origin says where the entry came from, for messages ("logs.jsonl:12",
 	// "loki http://127.0.0.1:3100").
 	Origin string
+	// Before, when a source sets it, is the lines of the same stream just
+	// before this one, oldest first, joined by "\n": at most two, whole
+	// entries of one line each. A source that skips the entries no trace
+	// starts with (see telemetry.PrefaceGate) gives them with an entry
+	// opening a trace whose message is on the line before (pkg/errors'
+	// "%+v"); the line before that tells whether the message follows a
+	// stack.
+	Before string
 }
 
 // StreamKey identifies the stream an event belongs to: the sorted label set.

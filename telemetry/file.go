@@ -159,6 +159,7 @@ type reader struct {
 	stopped bool // fn or ctx ended the read: return their error unwrapped
 	n       int
 	borrow  BorrowingGate // q.Gate, when it is one
+	preface PrefaceGate   // q.Gate, when it is one
 }
 
 // deliver counts one event and hands it to fn when it lies in the window.

@@ -312,7 +312,9 @@ func scanStringReference(b []byte, i int) (int, escapes, bool, bool) {
 			j++
 			esc |= escAny
 			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'r', 't':
+			case '"', '/', 'b', 'f', 'r', 't':
+			case '\\':
+				esc |= escBackslash
 			case 'n':
 				esc |= escNewline
 			case 'u':

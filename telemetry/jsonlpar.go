@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"strconv"
 	"sync"
@@ -133,6 +134,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 
 	var where, scratch []byte
 	r.borrow, _ = r.q.Gate.(BorrowingGate)
+	r.preface, _ = r.q.Gate.(PrefaceGate)
 	lineNo := 0
 	for c := range order {
 		select {
@@ -144,7 +146,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 		}
 		for i := range c.recs {
 			lineNo++
-			if err := r.consume(c, &c.recs[i], &where, &scratch, lineNo); err != nil {
+			if err := r.consume(c, i, &where, &scratch, lineNo); err != nil {
 				stop()
 				return nread, err
 			}
@@ -167,8 +169,9 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 	return nread, readErr
 }
 
-// consume handles one record in file order.
-func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where, scratch *[]byte, lineNo int) error {
+// consume handles the record i of c in file order.
+func (r *reader) consume(c *jsonlChunk, i int, where, scratch *[]byte, lineNo int) error {
+	rec := &c.recs[i]
 	at := func() string {
 		*where = strconv.AppendInt(append(append((*where)[:0], r.origin...), ':'), int64(lineNo), 10)
 		return string(*where)
@@ -209,8 +212,44 @@ func (r *reader) consume(c *jsonlChunk, rec *jsonlRec, where, scratch *[]byte, l
 	default:
 		ev := c.events[rec.lo]
 		ev.Origin = at()
+		if r.preface != nil && r.preface.NeedsPreface(ev.Line) {
+			ev.Before = c.linesBefore(i, ev.Labels, scratch)
+		}
 		return r.deliver(ev)
 	}
+}
+
+// prefaceLookback is how many records back lineBefore looks for an
+// entry of the same stream: other streams' lines may come between.
+const prefaceLookback = 16
+
+// linesBefore returns the lines of the last two entries before record i
+// of c with the labels labels, oldest first, joined by a line break: those
+// within prefaceLookback records of the chunk (see incident.Event.Before).
+func (c *jsonlChunk) linesBefore(i int, labels map[string]string, scratch *[]byte) string {
+	var found [2]string
+	n := 0
+	for j := i - 1; j >= 0 && j >= i-prefaceLookback && n < 2; j-- {
+		switch rec := &c.recs[j]; rec.kind {
+		case recPlain:
+			if maps.Equal(rec.labels, labels) {
+				found[n], _ = truncateString(string(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
+				n++
+			}
+		case recEvent:
+			if ev := &c.events[rec.lo]; maps.Equal(ev.Labels, labels) {
+				found[n] = ev.Line
+				n++
+			}
+		}
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return found[0]
+	}
+	return found[1] + "\n" + found[0]
 }
 
 // cutChunks reads src into chunks of whole lines, in order, until EOF. A
@@ -414,8 +453,9 @@ func (w *jsonlWorker) tokens(c *jsonlChunk, t jsonlTokens) {
 	}
 	tok := t.line
 	// Most escaped lines are refused before they are decoded; an entry of
-	// several lines, or one with \uXXXX escapes, is decoded first.
-	if w.escGate != nil && t.esc != 0 && t.esc&(escUnicode|escNewline) == 0 && !w.escGate.CandidateEscaped(unsafeString(tok[1:len(tok)-1])) {
+	// several lines, or one with \uXXXX escapes or a backslash, is decoded
+	// first.
+	if w.escGate != nil && t.esc != 0 && t.esc&(escUnicode|escNewline|escBackslash) == 0 && !w.escGate.CandidateEscaped(unsafeString(tok[1:len(tok)-1])) {
 		plain(c, t, ts, labels)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,8 @@ func messyJSONL(t testing.TB, n int, seed uint64) []byte {
 			line += " " + strings.Repeat("m", chunkSize/2)
 		case 10:
 			line = "an entry of two lines\n" + line
+		case 11, 12:
+			line = `level=info msg="quoted"	` + line // escapes, no backslash
 		}
 		q, _ := jsonMarshalString(line)
 		// What may follow an entry's closing brace: a line end of either
@@ -190,13 +193,16 @@ func TestGate(t *testing.T) {
 // escKeepGate is keepGate refusing escaped lines before they are decoded.
 type escKeepGate struct {
 	keepGate
-	escaped, newlines atomic.Int64
+	escaped, newlines, backslashes atomic.Int64
 }
 
 func (g *escKeepGate) CandidateEscaped(raw string) bool {
 	g.escaped.Add(1)
 	if strings.Contains(raw, `\n`) {
 		g.newlines.Add(1) // the contract: an entry of several lines is decoded
+	}
+	if strings.Contains(raw, `\\`) {
+		g.backslashes.Add(1) // and so is one holding a backslash
 	}
 	return strings.Contains(raw, "keep=true")
 }
@@ -211,6 +217,9 @@ func TestEscapedGate(t *testing.T) {
 	}
 	if n := g.newlines.Load(); n > 0 {
 		t.Fatalf("CandidateEscaped was asked about %d entries of several lines", n)
+	}
+	if n := g.backslashes.Load(); n > 0 {
+		t.Fatalf("CandidateEscaped was asked about %d entries holding a backslash", n)
 	}
 }
 
@@ -462,6 +471,60 @@ func TestOneLabelMapPerStream(t *testing.T) {
 	for k, ids := range maps {
 		if len(ids) != 1 {
 			t.Errorf("stream %s came with %d label maps, want 1", k, len(ids))
+		}
+	}
+}
+
+// prefaceGate wants the lines that open a "stack" and their line before.
+type prefaceGate struct{ keepGate }
+
+func (prefaceGate) Candidate(line string) bool    { return strings.HasPrefix(line, "stack ") }
+func (prefaceGate) NeedsPreface(line string) bool { return strings.HasPrefix(line, "stack ") }
+func (prefaceGate) Skip(map[string]string, time.Time) bool {
+	return true
+}
+
+// TestPrefaceGate checks that an entry the PrefaceGate asks about comes
+// with the two lines of its stream just before it, found past other
+// streams' entries and decoded, and with none when its stream has no
+// entry before it in reach.
+func TestPrefaceGate(t *testing.T) {
+	var b strings.Builder
+	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	line := func(pod, text string) {
+		ts = ts.Add(time.Millisecond)
+		q, _ := json.Marshal(text)
+		fmt.Fprintf(&b, `{"labels":{"service":"payouts","pod":%q},"line":%s,"timestamp":%q}`+"\n", pod, q, ts.Format(time.RFC3339Nano))
+	}
+	line("b", "stack 0 (nothing of pod b before it)")
+	line("a", "\tgithub.com/acme/payouts/main.go:29")
+	line("a", `2026/11/25 05:36:14 payout "p-17" failed: over the limit`)
+	line("b", "other writer")
+	line("c", "other writer")
+	line("a", "stack 1")
+	for i := range prefaceLookback {
+		line("a", fmt.Sprintf("filler %d", i))
+	}
+	line("b", "stack 2 (pod b's line before it is too far back)")
+	path := filepath.Join(t.TempDir(), "p.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := collect(t, NewFileSource(path, nil), Query{Gate: prefaceGate{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"stack 0 (nothing of pod b before it)": "",
+		"stack 1":                              "\tgithub.com/acme/payouts/main.go:29\n" + `2026/11/25 05:36:14 payout "p-17" failed: over the limit`,
+		"stack 2 (pod b's line before it is too far back)": "",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d entries, want %d: %+v", len(got), len(want), got)
+	}
+	for _, e := range got {
+		if w, ok := want[e.Line]; !ok || e.Before != w {
+			t.Errorf("%q: Before = %q, want %q", e.Line, e.Before, w)
 		}
 	}
 }

@@ -53,6 +53,9 @@ func scanString(b []byte, i int) (end int, escaped escapes, nonASCII, ok bool) {
 		nonASCII = nonASCII || high&before != 0
 		if esc&before != 0 {
 			escaped |= escAny
+			if esc&before&backslash != 0 {
+				escaped |= escBackslash
+			}
 		}
 		// \" and \\ are already known valid; the rest are looked up.
 		for m := esc & before &^ (quote | backslash); m != 0; m &= m - 1 {

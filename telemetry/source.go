@@ -74,10 +74,12 @@ type Gate interface {
 type EscapedGate interface {
 	Gate
 	// CandidateEscaped is called with the content of a JSON string (what
-	// lies between its quotes) that holds escapes, none of them \uXXXX or
-	// \n (an entry of several lines is decoded and given to Candidate). It
-	// returns false only when Candidate would refuse the decoded line;
-	// true means "decode it and ask Candidate". Same rules as Candidate.
+	// lies between its quotes) that holds escapes, none of them \uXXXX,
+	// \n or \\ (an entry of several lines is decoded and given to
+	// Candidate, and so is one holding a backslash, which may be a JSON
+	// line whose own strings hold escaped line breaks). It returns false
+	// only when Candidate would refuse the decoded line; true means
+	// "decode it and ask Candidate". Same rules as Candidate.
 	CandidateEscaped(raw string) bool
 }
 
@@ -94,6 +96,19 @@ type BorrowingGate interface {
 	// empty: a line Candidate refused starts no trace, so no message
 	// points back at it.
 	Take(e incident.Event)
+}
+
+// A PrefaceGate is a Gate whose consumer needs, with some entries that
+// Candidate accepts, the line of the same stream before them: pkg/errors
+// prints an error's message on one line and its stack below, and only the
+// stack's first line is a candidate. A source that honours it sets
+// Event.Before when it can (the line before is at hand: in the same chunk
+// of input, at most a few entries back).
+type PrefaceGate interface {
+	Gate
+	// NeedsPreface reports whether the entry with this line wants its
+	// Before. Same rules as Candidate.
+	NeedsPreface(line string) bool
 }
 
 // Contains reports whether t lies in [Start, End), open sides included.

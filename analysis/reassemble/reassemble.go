@@ -76,6 +76,9 @@ type Reassembler struct {
 	// be copied. refused is set during AddRefused: the entry starts
 	// nothing.
 	borrowed, refused bool
+	// skips counts the entries Skipped: a stream's previous line is known
+	// only while none was skipped since (see slot.prev).
+	skips int
 }
 
 // slot says whether a stream has an open block, reachable from a label
@@ -83,6 +86,17 @@ type Reassembler struct {
 type slot struct {
 	key  string
 	open *block // nil when the stream has no open block
+	// prev is the stream's last line, when it was fed at prevAt with
+	// prevSkips entries Skipped before it: the message line of a trace
+	// that needs one (see stack.Prefaced). Lines fed borrowed clear it;
+	// their sources give the message with the entry (Event.Before).
+	// prevIndented is set when the line before prev was indented: prev
+	// then follows a stack (pkg/errors' message of an errors.Wrap, whose
+	// stack below is not an error of its own).
+	prev         string
+	prevAt       time.Time
+	prevSkips    int
+	prevIndented bool
 }
 
 // slotOf returns the slot of the stream of l, found by the identity of l
@@ -123,6 +137,10 @@ type block struct {
 	origin  string
 	cut     bool
 	foreign int // consecutive lines since the last one that continued the block
+	// prefaced is set when the block opened behind its message line
+	// (stack.Prefaced): after a foreign line, the next trace of that
+	// kind opens a block of its own rather than continuing this one.
+	prefaced bool
 }
 
 // New returns a Reassembler that calls emit for every trace it completes.
@@ -213,11 +231,16 @@ func (r *Reassembler) addLine(e incident.Event, line string) {
 		}
 	}
 	st := r.slotOf(e.Labels)
+	defer r.remember(st, e, line)
 	if b := st.open; b != nil {
 		switch {
 		case r.Gap > 0 && e.Time.Sub(b.last) > r.Gap:
 			r.stats.GapSplits++
 			r.close(st)
+		case b.prefaced && b.foreign > 0 && r.open(st, e, line):
+			// pkg/errors' stacks of two errors logged one after the
+			// other: the second's message line was foreign to the first.
+			return
 		case b.parser.Continue(b.lines, line):
 			r.extend(b, e, line)
 			return
@@ -237,6 +260,38 @@ func (r *Reassembler) addLine(e incident.Event, line string) {
 		}
 	}
 	r.open(st, e, line)
+}
+
+// remember keeps line as the stream's previous line.
+func (r *Reassembler) remember(st *slot, e incident.Event, line string) {
+	if r.borrowed {
+		st.prev = "" // valid only during the call; the source gives Before
+		return
+	}
+	st.prevIndented = st.prev != "" && indented(st.prev)
+	st.prev, st.prevAt, st.prevSkips = line, e.Time, r.skips
+}
+
+// indented reports whether line starts with a tab or a space, as the
+// frame lines of every runtime's traces do.
+func indented(line string) bool { return line != "" && (line[0] == '\t' || line[0] == ' ') }
+
+// preface returns the line before e in its stream, when it is known (the
+// source's Before, else the stream's last line fed, if no entry was
+// skipped since and it is recent), and whether the line before that was
+// indented.
+func (r *Reassembler) preface(st *slot, e incident.Event) (string, bool) {
+	if e.Before != "" {
+		older, last, two := strings.Cut(e.Before, "\n")
+		if !two {
+			return stripRuntimePrefix(older), false
+		}
+		return stripRuntimePrefix(last), indented(stripRuntimePrefix(older))
+	}
+	if st.prev == "" || st.prevSkips != r.skips || (r.Gap > 0 && e.Time.Sub(st.prevAt) > r.Gap) {
+		return "", false
+	}
+	return st.prev, st.prevIndented
 }
 
 // Candidate reports whether Add could do more with line than count it when
@@ -283,7 +338,7 @@ func (r *Reassembler) Idle(labels map[string]string) bool {
 
 // Skipped counts an entry that was not fed because Candidate refused it
 // and its stream was Idle: Add would only have counted it.
-func (r *Reassembler) Skipped() { r.stats.Events++ }
+func (r *Reassembler) Skipped() { r.stats.Events++; r.skips++ }
 
 // extend appends a continuation line to an open block, within its bounds.
 func (r *Reassembler) extend(b *block, e incident.Event, line string) {
@@ -310,12 +365,21 @@ func (r *Reassembler) open(st *slot, e incident.Event, line string) bool {
 		if !p.Start(line) {
 			continue
 		}
+		lines := []string{r.keep(line)}
+		prefaced := false
+		if pf, ok := p.(stack.Prefaced); ok && pf.NeedsPreface(line) {
+			pre, afterIndented := r.preface(st, e)
+			if pre == "" || !pf.IsPreface(pre, afterIndented) {
+				continue
+			}
+			lines, prefaced = []string{strings.Clone(pre), lines[0]}, true
+		}
 		if st.open != nil {
 			r.close(st)
 		}
 		st.open = &block{
-			parser: p, lines: []string{r.keep(line)}, bytes: len(line),
-			start: e.Time, last: e.Time, labels: e.Labels, origin: e.Origin,
+			parser: p, lines: lines, bytes: len(line),
+			start: e.Time, last: e.Time, labels: e.Labels, origin: e.Origin, prefaced: prefaced,
 		}
 		r.openBlocks++
 		r.stats.OpenStreams = max(r.stats.OpenStreams, r.openBlocks)

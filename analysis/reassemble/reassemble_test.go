@@ -164,6 +164,23 @@ func TestStructuredLines(t *testing.T) {
 			lang: "go", errType: "order N failed: invalid state", topPath: "cart/cart.go", topLine: 77,
 		},
 		{
+			// net/http's Server.ErrorLog set to slog.NewLogLogger over a
+			// JSON handler: the recovered panic and its stack are "msg".
+			name: "slog msg holding net/http's recovered panic",
+			line: `{"time":"2026-11-25T05:38:42.11Z","level":"ERROR","msg":"http: panic serving 127.0.0.1:57072: runtime error: index out of range [3] with length 3\ngoroutine 5 [running]:\nnet/http.(*conn).serve.func1()\n\tnet/http/server.go:1897 +0xbd\npanic({0x758d20?, 0x22b2a5b2a0d8?})\n\truntime/panic.go:860 +0x13a\ngithub.com/acme/loyalty/tiers.Name(...)\n\tgithub.com/acme/loyalty/tiers/tiers.go:28\ngithub.com/acme/loyalty/tiers.Handler({0x7a0c10, 0x22b2a5c2e000}, 0x22b2a5c11af8?)\n\tgithub.com/acme/loyalty/tiers/tiers.go:38 +0x174\ncreated by net/http.(*Server).Serve in goroutine 19\n\tnet/http/server.go:3464 +0x485"}`,
+			lang: "go", errType: "runtime error: index out of range", topPath: "github.com/acme/loyalty/tiers/tiers.go", topLine: 28,
+		},
+		{
+			// zap.Error(err) of a pkg/errors error adds its %+v as "errorVerbose".
+			name: "zap errorVerbose",
+			line: `{"level":"error","msg":"payout failed","error":"limits: over the daily limit","errorVerbose":"limits: over the daily limit\ngithub.com/acme/payouts/limits.Check\n\tgithub.com/acme/payouts/limits/limits.go:15\nmain.main\n\tgithub.com/acme/payouts/main.go:29\nruntime.main\n\truntime/proc.go:290"}`,
+			lang: "go", msg: "limits: over the daily limit", topPath: "github.com/acme/payouts/limits/limits.go", topLine: 15,
+		},
+		{
+			name: "a message of several lines that is no trace",
+			line: `{"level":"error","msg":"validation failed:\n  name: required\n\tage: must be positive"}`,
+		},
+		{
 			name: "docker json-file wrapper",
 			line: `{"log":"panic: boom\n","stream":"stderr","time":"2026-11-20T10:42:00Z"}`,
 			// a single line opens a block only; see TestDockerWrapper
@@ -176,6 +193,9 @@ func TestStructuredLines(t *testing.T) {
 			r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "x"}, Line: tt.line})
 			r.Flush()
 			if tt.lang == "" {
+				if strings.HasPrefix(tt.line, `{"level"`) && len(*got) != 0 {
+					t.Fatalf("got %d traces from a line that holds none", len(*got))
+				}
 				return
 			}
 			if len(*got) != 1 {
@@ -359,4 +379,93 @@ func TestAddBorrowedKeepsCopies(t *testing.T) {
 	if got := run(gated); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("Add and AddRefused read\n%v\nAdd read\n%v", got, want)
 	}
+}
+
+// pkgErrorsLines is what log.Printf("payout run failed: %+v", err) writes
+// for a github.com/pkg/errors error wrapped once (a -trimpath build).
+var pkgErrorsLines = []string{
+	"2026/11/25 05:36:14 payout run failed: limits: payout of 1250.00 EUR over the daily limit",
+	"github.com/acme/payouts/limits.Check",
+	"\tgithub.com/acme/payouts/limits/limits.go:15",
+	"main.main",
+	"\tgithub.com/acme/payouts/main.go:29",
+	"runtime.goexit",
+	"\truntime/asm_amd64.s:1771",
+	"payout p-17",
+	"github.com/acme/payouts/payout.Process",
+	"\tgithub.com/acme/payouts/payout/payout.go:21",
+}
+
+// TestPrefacedStacks checks pkg/errors' stacks, which no runtime header
+// opens: each becomes one trace, named by the message line before it, as
+// the stream's previous line (fed whole) or as the source's Before (fed
+// borrowed past a gate), also two errors back to back with another
+// stream in between; without the message line known, nothing opens.
+func TestPrefacedStacks(t *testing.T) {
+	payouts := map[string]string{"service": "payouts"}
+	other := map[string]string{"service": "other"}
+	check := func(t *testing.T, got []Occurrence, n int) {
+		t.Helper()
+		if len(got) != n {
+			t.Fatalf("got %d traces, want %d: %+v", len(got), n, got)
+		}
+		for _, o := range got {
+			if o.Trace.Message != "payout run failed: limits: payout of 1250.00 EUR over the daily limit" {
+				t.Errorf("message = %q", o.Trace.Message)
+			}
+			if top := o.Trace.Frames[0]; top.Path != "github.com/acme/payouts/limits/limits.go" || top.Line != 15 {
+				t.Errorf("top frame %s:%d", top.Path, top.Line)
+			}
+			if len(o.Trace.Frames) != 3 {
+				t.Errorf("%d frames, want the 3 of the error's own stack", len(o.Trace.Frames))
+			}
+		}
+	}
+	t.Run("fed whole, twice, interleaved", func(t *testing.T) {
+		got, emit := collect()
+		r := New(emit)
+		ts := t0
+		for range 2 {
+			for _, l := range pkgErrorsLines {
+				ts = ts.Add(time.Millisecond)
+				r.Add(incident.Event{Time: ts, Labels: payouts, Line: l})
+				r.Add(incident.Event{Time: ts, Labels: other, Line: "level=info msg=tick"})
+			}
+		}
+		r.Flush()
+		check(t, *got, 2)
+	})
+	t.Run("borrowed with Before", func(t *testing.T) {
+		got, emit := collect()
+		r := New(emit)
+		ts := t0
+		r.Skipped() // the message line, refused by the gate
+		for _, l := range pkgErrorsLines[1:] {
+			ts = ts.Add(time.Millisecond)
+			e := incident.Event{Time: ts, Labels: payouts, Line: l}
+			if r.Candidate(l) {
+				if r.Starts().NeedsPreface(l) {
+					e.Before = pkgErrorsLines[0]
+				}
+				r.Add(e)
+			} else if !r.Idle(payouts) {
+				r.AddRefused(e)
+			} else {
+				r.Skipped()
+			}
+		}
+		r.Flush()
+		check(t, *got, 1)
+	})
+	t.Run("message line skipped", func(t *testing.T) {
+		got, emit := collect()
+		r := New(emit)
+		r.Add(incident.Event{Time: t0, Labels: payouts, Line: pkgErrorsLines[0]})
+		r.Skipped() // an entry came between, unseen
+		for _, l := range pkgErrorsLines[1:] {
+			r.Add(incident.Event{Time: t0, Labels: payouts, Line: l})
+		}
+		r.Flush()
+		check(t, *got, 0)
+	})
 }

@@ -95,3 +95,20 @@ func (s *Starts) CandidateEscaped(raw string) bool {
 	}
 	return false
 }
+
+// NeedsPreface reports whether line starts a trace only behind the line
+// before it in its stream (see stack.Prefaced): a source that skips
+// entries gives that line with the entry (incident.Event.Before).
+func (s *Starts) NeedsPreface(line string) bool {
+	line = strings.TrimRight(line, "\r\n")
+	if strings.IndexByte(line, '\n') >= 0 {
+		return false // an entry of several lines holds its own message
+	}
+	line = stripRuntimePrefix(line)
+	for _, p := range s.parsers {
+		if pf, ok := p.(stack.Prefaced); ok && pf.NeedsPreface(line) {
+			return true
+		}
+	}
+	return false
+}

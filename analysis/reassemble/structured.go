@@ -16,7 +16,7 @@ import (
 // {"error":{"stack":...}}).
 var (
 	stackFields = []string{"stack", "stacktrace", "stack_trace", "stackTrace", "exception.stacktrace",
-		"error.stack", "err.stack", "error.stacktrace", "exc_info", "traceback", "exception", "error.stack_trace"}
+		"error.stack", "err.stack", "error.stacktrace", "exc_info", "traceback", "exception", "error.stack_trace", "errorVerbose"}
 	messageFields = []string{"error", "err", "exception.message", "error.message", "err.message", "msg", "message"}
 	typeFields    = []string{"exception.type", "error.type", "error.kind", "exc_type"}
 	traceFields   = []string{"trace_id", "traceID", "traceId", "trace.id", "otelTraceID", "dd.trace_id", "traceparent"}
@@ -28,16 +28,23 @@ var (
 // mayHoldTrace reports whether line has a key without which a JSON line
 // cannot hold a trace or a caller location this package reads: one
 // starting with "stack" (stack, stacktrace, stack_trace, stackTrace),
-// "exception" or "error.stack"/"err.stack", or exactly "exc_info",
-// "traceback", "log", "error" or "err"; or a zap-style "caller" on an
-// error-level line. Every structured line of a log passes here, so it
-// visits each quote once and looks only at the hints that start with the
-// byte after it.
+// "exception", "errorVerbose" (zap's %+v of an error) or
+// "error.stack"/"err.stack", or exactly "exc_info", "traceback", "log",
+// "error" or "err"; or a zap-style "caller" on an error-level line; or,
+// whatever its keys, a value where an escaped line break is followed by a
+// tab or two spaces, as the frame lines of every runtime's trace are (a
+// logger that puts the whole panic into "msg": net/http's ErrorLog over
+// slog). Every structured line of a log passes here, so it visits each
+// quote once and looks only at the hints that start with the byte after
+// it.
 func mayHoldTrace(line string) bool { return holdsTraceKey(line, `"`) }
 
 // mayHoldTraceEscaped is mayHoldTrace for a line still escaped inside a
 // JSON string: every quote of the line is there as \", so the byte after
-// each quote is the same, and a key's closing quote is \".
+// each quote is the same, and a key's closing quote is \". raw holds no
+// escaped backslash (see telemetry.EscapedGate), so the line holds no
+// escaped line break: hasFrameBreak is not asked, which spares a search
+// through raw's many backslashes.
 func mayHoldTraceEscaped(raw string) bool { return holdsTraceKey(raw, `\"`) }
 
 // holdsTraceKey is mayHoldTrace with q the form of the line's quotes. It
@@ -59,7 +66,26 @@ func holdsTraceKey(line, q string) bool {
 		i = k + 1
 	}
 	// zap's caller counts only on error-level lines.
-	return caller && (strings.Contains(line, "rror") || strings.Contains(line, "atal") || strings.Contains(line, "anic"))
+	if caller && (strings.Contains(line, "rror") || strings.Contains(line, "atal") || strings.Contains(line, "anic")) {
+		return true
+	}
+	return q == `"` && hasFrameBreak(line)
+}
+
+// hasFrameBreak reports whether line, JSON, holds an escaped line break
+// followed by a tab or two spaces: "\n\t" or "\n  ".
+func hasFrameBreak(line string) bool {
+	for i := 0; ; {
+		k := strings.Index(line[i:], `\n`)
+		if k < 0 {
+			return false
+		}
+		k += i + 2
+		if strings.HasPrefix(line[k:], `\t`) || strings.HasPrefix(line[k:], "  ") {
+			return true
+		}
+		i = k
+	}
 }
 
 // indexKeyQuoteGeneric is indexKeyQuote with strings.IndexByte.
@@ -103,7 +129,7 @@ func traceKeyAt(rest, q string) traceKey {
 			return keyTrace
 		}
 	case 'e':
-		if strings.HasPrefix(rest, "exception") || key("exc_info") ||
+		if strings.HasPrefix(rest, "exception") || key("exc_info") || strings.HasPrefix(rest, "errorVerbose") ||
 			strings.HasPrefix(rest, "error.stack") || strings.HasPrefix(rest, "err.stack") ||
 			key("error") || key("err") {
 			return keyTrace
@@ -141,6 +167,12 @@ func (r *Reassembler) structured(e incident.Event, line string) bool {
 		}
 	}
 	stackText := firstString(obj, stackFields)
+	if !strings.Contains(stackText, "\n") {
+		// A logger given the whole crash as its message (net/http's
+		// ErrorLog over slog puts "http: panic serving ...\ngoroutine 7
+		// [running]:\n..." into "msg").
+		stackText = multilineString(obj, messageFields)
+	}
 	if stackText != "" && strings.Contains(stackText, "\n") {
 		lines := strings.Split(strings.TrimRight(stackText, "\n"), "\n")
 		for i := range lines {
@@ -288,6 +320,17 @@ func firstString(obj map[string]any, names []string) string {
 			if len(parts) > 1 {
 				return strings.Join(parts, "\n")
 			}
+		}
+	}
+	return ""
+}
+
+// multilineString returns the first of the fields names whose value is a
+// string of several lines.
+func multilineString(obj map[string]any, names []string) string {
+	for _, n := range names {
+		if s, ok := lookup(obj, n).(string); ok && strings.Contains(s, "\n") {
+			return s
 		}
 	}
 	return ""

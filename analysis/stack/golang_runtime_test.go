@@ -216,7 +216,7 @@ func goOneBlock(t *testing.T, p Parser, stderr string) []string {
 func goSplitBlocks(p Parser, lines []string) [][]string {
 	var blocks [][]string
 	var cur []string
-	for _, l := range lines {
+	for i, l := range lines {
 		if cur != nil && p.Continue(cur, l) {
 			cur = append(cur, l)
 			continue
@@ -224,9 +224,18 @@ func goSplitBlocks(p Parser, lines []string) [][]string {
 		if cur != nil {
 			blocks, cur = append(blocks, cur), nil
 		}
-		if p.Start(l) {
-			cur = []string{l}
+		if !p.Start(l) {
+			continue
 		}
+		// As the reassembler does: a trace that needs its message line
+		// opens only behind one, which becomes its first line.
+		if pf, ok := p.(Prefaced); ok && pf.NeedsPreface(l) {
+			if i > 0 && pf.IsPreface(lines[i-1], i > 1 && strings.HasPrefix(lines[i-2], "\t")) {
+				cur = []string{lines[i-1], l}
+			}
+			continue
+		}
+		cur = []string{l}
 	}
 	if cur != nil {
 		blocks = append(blocks, cur)

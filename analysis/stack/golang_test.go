@@ -103,6 +103,14 @@ func TestGoBlockBoundaries(t *testing.T) {
 		{"timestamped line after stacks", []string{
 			"fatal error: concurrent map writes", "", "goroutine 9 [running]:", "main.w()",
 			"\t/app/main.go:5 +0x1d", "2026-11-20T10:42:01Z INFO up"}, []int{5}},
+		{"pkg/errors stacks behind their messages", []string{
+			"2026/11/25 05:36:14 payout run failed: limits: over the limit", "github.com/acme/p/limits.Check",
+			"\tgithub.com/acme/p/limits/limits.go:15", "main.main", "\tgithub.com/acme/p/main.go:29",
+			"payout p-17", "github.com/acme/p/payout.Process", "\tgithub.com/acme/p/payout/payout.go:21",
+			"2026/11/25 05:36:15 payout run failed: limits: over the limit", "github.com/acme/p/limits.Check",
+			"\tgithub.com/acme/p/limits/limits.go:15", "level=info msg=next"}, []int{8, 3}},
+		{"function lines after a lost start open nothing", []string{
+			"\t/app/main.go:5 +0x1d", "main.main()", "\t/app/main.go:9 +0x1d", "", "main.helper"}, nil},
 		{"ordinary lines never start a block", []string{
 			"goroutine pool resized", "panicking is not an option", "fatal: not a git repo"}, nil},
 	}

@@ -54,6 +54,23 @@ type EscapedStarter interface {
 	MayStartEscaped(raw string) bool
 }
 
+// Prefaced is implemented by parsers that read traces whose message a
+// logger printed on the line before the first frame, with no header of the
+// runtime's to open them: pkg/errors' "%+v" prints the error message, then
+// function and file lines. Start accepts such a frame line; the reassembler
+// then opens a block only when the stream's previous line is a message
+// (IsPreface), and makes it the block's first line.
+type Prefaced interface {
+	// NeedsPreface reports whether line, which Start accepted, opens a
+	// trace only behind a message line.
+	NeedsPreface(line string) bool
+	// IsPreface reports whether prev, the stream's line before one
+	// NeedsPreface accepted, can be the trace's message. afterIndented
+	// says that the line before prev was indented (a frame line): prev
+	// may then be text that ends a trace rather than one that opens one.
+	IsPreface(prev string, afterIndented bool) bool
+}
+
 // Parsers lists every language, in the order Start is tried. Adding a
 // language is one new file plus its entry here.
 var Parsers = []Parser{
