@@ -230,6 +230,9 @@ func (r *Reassembler) addLine(e incident.Event, line string) {
 			return
 		}
 	}
+	if !r.refused && mayHoldLogfmtTrace(line) && r.logfmtLine(e, line) {
+		return
+	}
 	st := r.slotOf(e.Labels)
 	defer r.remember(st, e, line)
 	if b := st.open; b != nil {

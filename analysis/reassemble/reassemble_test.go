@@ -2,6 +2,7 @@ package reassemble
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -468,4 +469,50 @@ func TestPrefacedStacks(t *testing.T) {
 		r.Flush()
 		check(t, *got, 0)
 	})
+}
+
+// TestLogfmtStack reads a stack that slog's TextHandler quoted into a
+// logfmt attribute: testdata/slog_text_recovered.txt is the real stderr of
+// a -trimpath program whose recover handler logs
+// slog.Error("panic recovered", "err", r, "path", ..., "stack", string(debug.Stack())).
+func TestLogfmtStack(t *testing.T) {
+	b, err := os.ReadFile("testdata/slog_text_recovered.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimRight(string(b), "\n")
+	got, emit := collect()
+	r := New(emit)
+	if !r.Candidate(line) {
+		t.Fatal("the gate refuses the line")
+	}
+	r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "shop"}, Line: line})
+	r.Flush()
+	if len(*got) != 1 {
+		t.Fatalf("got %d traces, want 1", len(*got))
+	}
+	tr := (*got)[0].Trace
+	if tr.Message != "runtime error: index out of range [2] with length 1" {
+		t.Errorf("message = %q", tr.Message)
+	}
+	if top := topApp(tr); top.Function != "main.(*cart).third" || top.Path != "example.com/shop/main.go" || top.Line != 11 {
+		t.Errorf("top frame = %s %s:%d, want main.(*cart).third at example.com/shop/main.go:11", top.Function, top.Path, top.Line)
+	}
+	// A logfmt line whose quoted value has line breaks but no trace is
+	// read and dropped; an ordinary one is not even a candidate.
+	for _, l := range []string{
+		`time=2026-11-25T07:18:47Z level=WARN msg="validation failed" detail="name: required\n  age: must be positive"`,
+		`time=2026-11-25T07:18:47Z level=INFO msg="request served" path=/cart/7 status=200`,
+	} {
+		got, emit := collect()
+		r := New(emit)
+		r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "shop"}, Line: l})
+		r.Flush()
+		if len(*got) != 0 {
+			t.Errorf("%q: got %d traces", l, len(*got))
+		}
+	}
+	if r.Candidate(`time=2026-11-25T07:18:47Z level=INFO msg="request served" path=/cart/7 status=200`) {
+		t.Error("an ordinary logfmt line is a candidate")
+	}
 }

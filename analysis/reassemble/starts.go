@@ -64,7 +64,7 @@ func (s *Starts) Candidate(line string) bool {
 
 // candidateLine is Candidate for one line of an entry.
 func (s *Starts) candidateLine(line string) bool {
-	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) {
+	if len(line) > 0 && line[0] == '{' && mayHoldTrace(line) || mayHoldLogfmtTrace(line) {
 		return true
 	}
 	for _, p := range s.parsers {

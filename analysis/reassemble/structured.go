@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-logfmt/logfmt"
+
 	"github.com/faultline-dev/faultline/analysis/stack"
 	"github.com/faultline-dev/faultline/incident"
 )
@@ -166,6 +168,13 @@ func (r *Reassembler) structured(e incident.Event, line string) bool {
 			return true
 		}
 	}
+	return r.fromObject(e, obj)
+}
+
+// fromObject reads the fields of a structured log line: a trace in a stack
+// field or in a message field, else a caller location. It returns true
+// when it emitted a trace.
+func (r *Reassembler) fromObject(e incident.Event, obj map[string]any) bool {
 	stackText := firstString(obj, stackFields)
 	if !strings.Contains(stackText, "\n") {
 		// A logger given the whole crash as its message (net/http's
@@ -193,6 +202,44 @@ func (r *Reassembler) structured(e incident.Event, line string) bool {
 		return true
 	}
 	return false
+}
+
+// logfmtPrefixes open the lines of the loggers that write logfmt: slog's
+// TextHandler and logrus ("time="), go-kit and zerolog's console writer
+// ("ts=", "level=", "t=", "lvl=").
+var logfmtPrefixes = []string{"time=", "level=", "ts=", "t=", "lvl="}
+
+// mayHoldLogfmtTrace reports whether line is a logfmt line that may hold
+// a trace: a value quoted with escapes, where an escaped line break is
+// followed by a tab or two spaces (slog's TextHandler and logrus quote a
+// stack attribute so: stack="goroutine 7 [running]:\n...\n\t/app/x.go:12").
+func mayHoldLogfmtTrace(line string) bool {
+	if len(line) < 2 || line[0] < 'a' || line[0] > 'z' {
+		return false
+	}
+	for _, p := range logfmtPrefixes {
+		if strings.HasPrefix(line, p) {
+			return hasFrameBreak(line)
+		}
+	}
+	return false
+}
+
+// logfmtLine reads a logfmt line that mayHoldLogfmtTrace accepted, as
+// structured reads a JSON one.
+func (r *Reassembler) logfmtLine(e incident.Event, line string) bool {
+	d := logfmt.NewDecoder(strings.NewReader(line))
+	if !d.ScanRecord() {
+		return false
+	}
+	obj := map[string]any{}
+	for d.ScanKeyval() {
+		obj[string(d.Key())] = string(d.Value())
+	}
+	if d.Err() != nil {
+		return false
+	}
+	return r.fromObject(e, obj)
 }
 
 // parseStructured finds the language of a stack taken from one field: a
