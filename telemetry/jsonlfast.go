@@ -254,10 +254,10 @@ func checkString(b []byte, i int) (int, bool) {
 type escapes uint8
 
 const (
-	escAny     escapes = 1 << iota // any escape
-	escUnicode                     // a \uXXXX escape
-	escNewline                     // a \n escape: the line holds several
-	escBackslash                   // a \\ escape: the line holds a backslash
+	escAny       escapes = 1 << iota // any escape
+	escUnicode                       // a \uXXXX escape
+	escNewline                       // a \n escape: the line holds several
+	escBackslash                     // a \\ escape: the line holds a backslash
 )
 
 // SWAR constants: one byte repeated over a word, and each byte's top bit.
