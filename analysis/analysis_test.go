@@ -137,3 +137,23 @@ func TestChainEvidence(t *testing.T) {
 		t.Fatalf("secret not redacted: %q", got[0].Text)
 	}
 }
+
+func TestDeclName(t *testing.T) {
+	tests := []struct{ lang, decl, want string }{
+		{"go", "func Check(p int) error {", "Check"},
+		{"go", "func (c *Cart) Total() int {", "Total"},
+		{"go", "func Map[T any, U any](xs []T, f func(T) U) []U {", "Map"},
+		{"python", "async def fetch_quote(self, sku):", "fetch_quote"},
+		{"python", "def total(cart):", "total"},
+		{"node", "export async function applyCoupon(cart, code) {", "applyCoupon"},
+		{"node", "const total = (items) => {", "total"},
+		{"node", "  static fromJSON(raw) {", "fromJSON"},
+		{"java", "    public static List<Line> parseLines(String raw) throws IOException {", "parseLines"},
+		{"java", "private int total(", "total"},
+	}
+	for _, tt := range tests {
+		if got := declName(tt.lang, tt.decl); got != tt.want {
+			t.Errorf("declName(%s, %q) = %q, want %q", tt.lang, tt.decl, got, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/faultline-dev/faultline/analysis/gitrepo"
@@ -62,6 +63,7 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 				// statement's first character.
 				inc.Location.Column = a.carriedColumn(ctx, deployed, f)
 			}
+			inc.Location.Function = a.headFunction(ctx, inc.Language, deployed, f)
 			break
 		}
 	}
@@ -338,6 +340,77 @@ func (a *Analyzer) carriedColumn(ctx context.Context, deployed string, f inciden
 		return indentOf(cur) + 1
 	}
 	return col
+}
+
+// headFunction names the function that holds the frame's line at HEAD:
+// the frame's own name, unless the function was renamed since the
+// deployed commit (the declaration around the line then has another
+// name), in which case the new name replaces the old one in it
+// ("limits.Check" becomes "limits.CheckDaily"), so hovers and the JSON
+// name what the user finds in the file.
+func (a *Analyzer) headFunction(ctx context.Context, lang, deployed string, f incident.MappedFrame) string {
+	if f.LineStatus != gitrepo.StatusMoved && f.LineStatus != gitrepo.StatusUnchanged ||
+		deployed == "" || a.cfg.Repo == nil || f.RepoPathAtDeploy == "" || a.cfg.Root == "" {
+		return f.Function
+	}
+	b, err := a.cfg.Repo.FileAt(ctx, deployed, f.RepoPathAtDeploy)
+	if err != nil {
+		return f.Function
+	}
+	_, _, oldDecl, ok := funcExtent(lang, splitLines(b), f.OriginalLine)
+	if !ok {
+		return f.Function
+	}
+	cur, err := os.ReadFile(filepath.Join(a.cfg.Root, filepath.FromSlash(f.File)))
+	if err != nil {
+		return f.Function
+	}
+	_, _, newDecl, ok := funcExtent(lang, splitLines(cur), f.Line)
+	if !ok {
+		return f.Function
+	}
+	was, now := declName(lang, oldDecl), declName(lang, newDecl)
+	i := strings.LastIndex(f.Function, was)
+	if was == "" || now == "" || was == now || i < 0 {
+		return f.Function
+	}
+	// The old name must be the frame's function name, whole: not a
+	// closure's or a lambda's enclosing name matched by chance.
+	if end := i + len(was); end < len(f.Function) && isIdentByte(f.Function[end]) || i > 0 && isIdentByte(f.Function[i-1]) {
+		return f.Function
+	}
+	return f.Function[:i] + now + f.Function[i+len(was):]
+}
+
+// declNameRe finds the declared name in a declaration line that declRe
+// matched: the identifier before the parameter list (or before "=" for a
+// Node function expression).
+var declNameRe = regexp.MustCompile(`([A-Za-z_$][\w$]*)\s*(?:\[[^\]]*\])?\s*(?:\(|=|:\s*(?:async\s+)?function)`)
+
+// declName returns the name a declaration line declares, or "".
+func declName(lang, decl string) string {
+	if lang == "go" {
+		// Skip a method's receiver: "func (c *Cart) Total(" names Total.
+		rest := strings.TrimSpace(strings.TrimPrefix(decl, "func"))
+		if strings.HasPrefix(rest, "(") {
+			if j := strings.IndexByte(rest, ')'); j >= 0 {
+				rest = rest[j+1:]
+			}
+		}
+		decl = rest
+	}
+	for _, kw := range []string{"function", "def", "async", "export", "default", "static"} {
+		decl = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(decl), kw+" "))
+	}
+	m := declNameRe.FindStringSubmatch(decl)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // workingLine returns line (1-based) of file in the working tree.

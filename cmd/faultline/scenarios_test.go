@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -190,4 +192,42 @@ func describe(inc *incident.Incident) string {
 		s += fmt.Sprintf(" fixable=%v", rc.Fixable)
 	}
 	return s
+}
+
+// TestRenamedFunction renames the failing function in the working tree
+// of a scenario (an uncommitted edit, as a developer does before the
+// fix): the incident's location must name the function as the file now
+// declares it, not as the deployed binary printed it.
+func TestRenamedFunction(t *testing.T) {
+	all, err := scenario.LoadAll(faultline.Scenarios, "testdata/scenarios")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if s.Name != "go-slog-text-recover" {
+			continue
+		}
+		made, err := s.Make(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(made.Repo, "cart", "cart.go")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		renamed := strings.ReplaceAll(string(b), "Total(", "BasketTotal(")
+		if err := os.WriteFile(path, []byte(renamed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		incs := checkFiles(t, s.Name, made.Repo, made.Logs, made.Deploys)
+		if len(incs) == 0 || incs[0].Location == nil {
+			t.Fatal("no incident with a location")
+		}
+		if got, want := incs[0].Location.Function, "github.com/acme/basket/cart.BasketTotal"; got != want {
+			t.Errorf("location function = %q, want %q", got, want)
+		}
+		return
+	}
+	t.Fatal("scenario go-slog-text-recover not found")
 }
