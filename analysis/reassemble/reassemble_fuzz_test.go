@@ -19,6 +19,8 @@ func FuzzReassemble(f *testing.F) {
 		"{\"stack\":[\"a\",\"b\"]}\n{\"exc_info\":\"Traceback (most recent call last):\\n  File \\\"a.py\\\", line 1, in f\\nKeyError: 1\"}",
 		"Exception in thread \"main\" java.lang.NullPointerException\n\tat a.B.c(B.java:1)\n\t... 3 more",
 		"TypeError: x\n    at f (/a.js:1:2)\n\nNode.js v20",
+		"2026/11/25 05:36:14 failed: x\ngithub.com/a/b.F\n\tgithub.com/a/b/f.go:3\nwrap\nmain.main\n\tgithub.com/a/main.go:9",
+		`time=2026-11-25T07:18:47Z level=ERROR msg="x" stack="goroutine 1 [running]:\nmain.f()\n\t/a.go:3 +0x1"`,
 	} {
 		f.Add(seed)
 	}
