@@ -205,3 +205,32 @@ func TestCandidateEscapedParsersChanged(t *testing.T) {
 		t.Fatal("Starts taken after the change refused the line")
 	}
 }
+
+// TestMayHoldTraceID checks the cheap test before the trace-id regexps:
+// every line either regexp matches passes it, and a traceback does not.
+func TestMayHoldTraceID(t *testing.T) {
+	for _, l := range []string{
+		`trace_id=4bf92f3577b34da6a3ce929d0e0e4736`, `"traceId":"4bf92f3577b34da6"`, `TRACE-ID: 4BF92F3577B34DA6`,
+		`TraceID=4bf92f3577b34da6a3ce929d0e0e4736`, `traceid 4bf92f3577b34da6`,
+		`traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01`,
+		`Traceback (most recent call last):`, `  File "/srv/app/trace.py", line 3, in f`, `x00-12`,
+	} {
+		want := traceIDRe.MatchString(l) || traceparentRe.MatchString(l)
+		if got := mayHoldTraceID(l); want && !got {
+			t.Errorf("mayHoldTraceID(%q) = false, but a regexp matches", l)
+		}
+	}
+	if mayHoldTraceID(`Traceback (most recent call last):`) {
+		t.Error("a traceback's first line runs the regexps")
+	}
+}
+
+func FuzzMayHoldTraceID(f *testing.F) {
+	f.Add(`trace_id=4bf92f3577b34da6a3ce929d0e0e4736`)
+	f.Add(`00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01`)
+	f.Fuzz(func(t *testing.T, l string) {
+		if (traceIDRe.MatchString(l) || traceparentRe.MatchString(l)) && !mayHoldTraceID(l) {
+			t.Fatalf("mayHoldTraceID(%q) = false, but a regexp matches", l)
+		}
+	})
+}

@@ -415,7 +415,7 @@ var (
 func traceIDsInLines(lines []string) []string {
 	var ids []string
 	for _, l := range lines {
-		if !strings.Contains(l, "race") && !strings.Contains(l, "00-") {
+		if !mayHoldTraceID(l) {
 			continue
 		}
 		for _, m := range traceIDRe.FindAllStringSubmatch(l, -1) {
@@ -426,6 +426,52 @@ func traceIDsInLines(lines []string) []string {
 		}
 	}
 	return ids
+}
+
+// mayHoldTraceID is a cheap test before traceIDRe and traceparentRe: a
+// "trace" (any case) followed by an optional separator and "id", or a
+// "00-" followed by 32 hex digits and a dash. Every line of every trace
+// is asked, and Python's "Traceback" made most of them run the regexps.
+func mayHoldTraceID(l string) bool {
+	for i := 0; i+len("traceid") <= len(l); i++ {
+		if l[i]|0x20 != 't' || !strings.EqualFold(l[i:i+len("trace")], "trace") {
+			continue
+		}
+		rest := l[i+len("trace"):]
+		if rest[0] == '_' || rest[0] == '.' || rest[0] == '-' {
+			rest = rest[1:]
+		}
+		if len(rest) >= 2 && rest[0]|0x20 == 'i' && rest[1]|0x20 == 'd' {
+			return true
+		}
+	}
+	return hasTraceparent(l)
+}
+
+// hasTraceparent reports whether l holds "00-" followed by 32 lower-case
+// hex digits and a dash.
+func hasTraceparent(l string) bool {
+	for i := 0; i < len(l); {
+		k := strings.Index(l[i:], "00-")
+		if k < 0 {
+			return false
+		}
+		k += i + len("00-")
+		if len(l)-k > 32 && l[k+32] == '-' && isHexString(l[k:k+32]) {
+			return true
+		}
+		i = k
+	}
+	return false
+}
+
+func isHexString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func traceIDsInObject(obj map[string]any) []string {
