@@ -56,8 +56,14 @@ func TestFuncExtent(t *testing.T) {
 	}
 	py := strings.Split("class Cart:\n    def total(self):\n        x = 1\n        return self.items['sku']\n\n    def other(self):\n        pass\n", "\n")
 	start, end, decl, ok = funcExtent("python", py, 4)
-	if !ok || start != 2 || end != 5 || decl != "def total(self):" {
+	if !ok || start != 2 || end != 4 || decl != "def total(self):" {
 		t.Errorf("python: %d-%d %q %v", start, end, decl, ok)
+	}
+	// A Python function ends at the next statement at its def's level, not
+	// only at the next def: a module-level assignment below is not in it.
+	py2 := strings.Split("def points_for(order):\n    return order['campaign']['multiplier']\n\n\nRATE = 3\n\ndef statement_balance(x):\n    return x\n", "\n")
+	if start, end, _, ok := funcExtent("python", py2, 2); !ok || start != 1 || end != 2 {
+		t.Errorf("python before an assignment: %d-%d %v", start, end, ok)
 	}
 	if _, _, _, ok := funcExtent("go", goSrc, 1); ok {
 		t.Error("a line above every function has no extent")

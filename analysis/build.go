@@ -156,7 +156,7 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 				// (same name) is found where the production path says it
 				// was then, and carried through the move.
 				if deployed != "" && a.cfg.Repo != nil && r.InApp && !a.inDeployed(ctx, deployed, r.File) {
-					if p := a.matchDeployedTree(ctx, deployed, f.Path); p != "" {
+					if p := a.matchDeployedTree(ctx, deployed, productionPath(tr.Language, f)); p != "" {
 						mf.RepoPathAtDeploy = p
 					}
 				}
@@ -166,7 +166,7 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 			// The file may have been renamed or deleted since the deploy:
 			// look for it in the deployed commit's tree, then carry the
 			// line through the rename.
-			if p := a.matchDeployedTree(ctx, deployed, f.Path); p != "" {
+			if p := a.matchDeployedTree(ctx, deployed, productionPath(tr.Language, f)); p != "" {
 				mf.File, mf.Mapped, mf.InApp, mf.RepoPathAtDeploy = p, true, true, p
 			}
 		}
@@ -263,6 +263,17 @@ func (a *Analyzer) tree(ctx context.Context, deployed string) []string {
 	}
 	a.trees[deployed] = list
 	return list
+}
+
+// productionPath is the path a frame names, for matching against a tree: a
+// JVM frame names its file alone ("Zones.java"), and its package says the
+// folders ("com/acme/tariffs/Zones.java"), which tell apart two files of
+// one name in other packages.
+func productionPath(lang string, f incident.Frame) string {
+	if (lang == "java" || lang == "kotlin") && f.Package != "" && !strings.ContainsAny(f.Path, "/\\") {
+		return strings.ReplaceAll(f.Package, ".", "/") + "/" + f.Path
+	}
+	return f.Path
 }
 
 // matchDeployedTree finds the file of the deployed commit that a

@@ -17,7 +17,10 @@ var declRe = map[string]*regexp.Regexp{
 
 // funcExtent returns the 1-based first and last line of the function that
 // holds line, or ok=false when no declaration is found above it. The end is
-// the line before the next declaration at the same or a lower indentation.
+// the line before the next declaration at the same or a lower indentation
+// (for Python, before the next statement at the def's indentation or
+// lower), blank lines before it not included: a commit that adds a
+// function below has not changed this one.
 func funcExtent(lang string, lines []string, line int) (start, end int, decl string, ok bool) {
 	re := declRe[lang]
 	if re == nil || line < 1 || line > len(lines) {
@@ -41,10 +44,13 @@ func funcExtent(lang string, lines []string, line int) (start, end int, decl str
 			end = i
 			break
 		}
-		if strings.TrimSpace(l) != "" && leadingSpace(l) <= indent && re.MatchString(l) {
+		if strings.TrimSpace(l) != "" && leadingSpace(l) <= indent && (lang == "python" || re.MatchString(l)) {
 			end = i - 1
 			break
 		}
+	}
+	for end > line-1 && strings.TrimSpace(lines[end]) == "" {
+		end--
 	}
 	return start + 1, end + 1, strings.TrimSpace(lines[start]), true
 }

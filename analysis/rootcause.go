@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -306,7 +307,7 @@ func (a *Analyzer) functionChanges(ctx context.Context, inc *incident.Incident, 
 			parent = commits[i+1].SHA
 		}
 		file, fn := a.changedFunction(ctx, parent, c.SHA, path, inc.Language, decl)
-		if !file {
+		if !file && !fn {
 			continue
 		}
 		s := byCommit[c.SHA]
@@ -324,8 +325,11 @@ func (a *Analyzer) functionChanges(ctx context.Context, inc *incident.Incident, 
 	}
 }
 
-// changedFunction reports whether the change parent→commit touched path,
-// and whether it touched the function whose declaration line is decl.
+// changedFunction reports whether the change parent→commit changed path
+// (changed or removed a line of it: a commit that only added code, a new
+// function below the failing one, cannot have changed what the failing
+// line does unless it added it to the failing function), and whether it
+// touched the function whose declaration line is decl.
 func (a *Analyzer) changedFunction(ctx context.Context, parent, commit, path, lang, decl string) (file, fn bool) {
 	newB, err := a.cfg.Repo.FileAt(ctx, commit, path)
 	if err != nil {
@@ -336,10 +340,12 @@ func (a *Analyzer) changedFunction(ctx context.Context, parent, commit, path, la
 		added := err != nil && len(newB) > 0 // a new file holding the function counts
 		return added, added
 	}
+	oldL, newL := splitLines(oldB), splitLines(newB)
+	lineMap := gitrepo.LineMap(oldL, newL)
+	file = slices.Contains(lineMap[1:], 0)
 	if decl == "" {
-		return true, false
+		return file, false
 	}
-	newL := splitLines(newB)
 	at := -1
 	for i, l := range newL {
 		if strings.TrimSpace(l) == decl {
@@ -348,19 +354,19 @@ func (a *Analyzer) changedFunction(ctx context.Context, parent, commit, path, la
 		}
 	}
 	if at < 0 {
-		return true, false
+		return file, false
 	}
 	start, end, _, ok := funcExtent(lang, newL, at+1)
 	if !ok {
-		return true, false
+		return file, false
 	}
-	touched := touchedLines(gitrepo.LineMap(splitLines(oldB), newL), len(newL))
+	touched := touchedLines(lineMap, len(newL))
 	for n := start; n <= end; n++ {
 		if touched[n] {
 			return true, true
 		}
 	}
-	return true, false
+	return file, false
 }
 
 func splitLines(b []byte) []string {

@@ -45,6 +45,10 @@ func (nodeUndefined) Fix(in Input) (Change, error) {
 		}
 	}
 	if recv == "" {
+		// An index read: `contact.emails[0]` reads '0' of emails.
+		if text, recv, ok := optionalIndex(l.text, prop); ok {
+			return Change{Title: "Use optional chaining on " + recv, Content: replaceRange(in.Content, l.start, l.end, text)}, nil
+		}
 		return Change{}, notApplicable("no .%s on line %d", prop, in.Line)
 	}
 	text, chains := optionalChain(l.text, recv)
@@ -52,6 +56,26 @@ func (nodeUndefined) Fix(in Input) (Change, error) {
 		return Change{}, notApplicable("%s is only written on line %d", recv, in.Line)
 	}
 	return Change{Title: "Use optional chaining on " + recv, Content: replaceRange(in.Content, l.start, l.end, text)}, nil
+}
+
+// optionalIndex rewrites the first read `recv[key]` on the line, key the
+// property the message names (a number, or a quoted string), into
+// `recv?.[key]`: the rest of the chain is skipped when recv is undefined.
+func optionalIndex(line, prop string) (string, string, bool) {
+	key := regexp.QuoteMeta(prop)
+	re := regexp.MustCompile(`(` + jsReceiver + `)\[\s*(?:` + key + `|'` + key + `'|"` + key + `")\s*\]`)
+	for _, m := range re.FindAllStringSubmatchIndex(line, -1) {
+		if inString(line, m[0]) || m[2] > 0 && line[m[2]-1] == '.' {
+			continue
+		}
+		after := strings.TrimSpace(line[m[1]:])
+		if strings.HasPrefix(after, "=") && !strings.HasPrefix(after, "==") || strings.HasPrefix(after, "++") || strings.HasPrefix(after, "--") {
+			continue // a write
+		}
+		recv := line[m[2]:m[3]]
+		return line[:m[3]] + "?." + line[m[3]:], recv, true
+	}
+	return "", "", false
 }
 
 // jsReceiver is a member chain that may index with brackets, as in

@@ -168,7 +168,12 @@ func (pyKeyError) Fix(in Input) (Change, error) {
 	if strings.HasPrefix(rest, "=") && !strings.HasPrefix(rest, "==") || regexp.MustCompile(`^[-+*/%|&]=`).MatchString(rest) || strings.HasPrefix(l.code, "del ") {
 		return Change{}, notApplicable("the subscript is written, not read")
 	}
-	get := recv + ".get(" + keyText + numericDefault(in.Content, recv) + ")"
+	def := numericDefault(in.Content, recv)
+	if id, ok := augmentedIdentity(l.text[:start], l.text[end:]); ok {
+		// `total *= d[k]`: a missing factor leaves total as it was.
+		def = ", " + id
+	}
+	get := recv + ".get(" + keyText + def + ")"
 	text := l.text[:start] + get + l.text[end:]
 	// the looked-up value used as the key of an outer table: D[x.get(k)]
 	if start > 0 && text[start-1] == '[' && end < len(l.text) && l.text[end] == ']' {
@@ -180,13 +185,44 @@ func (pyKeyError) Fix(in Input) (Change, error) {
 			}
 		}
 	}
-	return Change{Title: "Use " + recv + ".get(" + keyText + ") for a missing key", Content: replaceRange(in.Content, l.start, l.end, text)}, nil
+	return Change{Title: "Use " + get + " for a missing key", Content: replaceRange(in.Content, l.start, l.end, text)}, nil
 }
 
+// augmentedIdentity reports whether a subscript is the whole right-hand
+// side of an augmented assignment (before and after are the line around
+// it) and returns the operator's identity: the default under which a
+// missing key changes nothing (`points *= campaign["multiplier"]`).
+func augmentedIdentity(before, after string) (string, bool) {
+	m := pyAugmented.FindStringSubmatch(before)
+	if m == nil || !pyLineEnd.MatchString(after) {
+		return "", false
+	}
+	switch m[1] {
+	case "*", "/", "//", "**":
+		return "1", true
+	case "+", "-", "|", "^":
+		return "0", true
+	}
+	return "", false
+}
+
+var (
+	pyAugmented = regexp.MustCompile(`^\s*` + identChain + `\s*(\*\*|//|[-+*/|^])=\s*$`)
+	pyLineEnd   = regexp.MustCompile(`^\s*(#.*)?$`)
+)
+
 // pySubscript finds recv[key] on the line: the literal key the error
-// names, or the only subscript when the key is a variable.
+// names, or the only subscript when the key is a variable. The receiver
+// may itself be subscripted (order["campaign"]["multiplier"]).
 func pySubscript(line, key string) (start, end int, recv, keyText string) {
-	re := regexp.MustCompile(`(` + identChain + `)\[([^\[\]]+)\]`)
+	if start, end, recv, keyText = pySubscriptOf(line, key, `(`+identChain+`)\[([^\[\]]+)\]`); start >= 0 {
+		return start, end, recv, keyText
+	}
+	return pySubscriptOf(line, key, `(`+identChain+`(?:\[[^\[\]]+\])+)\[([^\[\]]+)\]`)
+}
+
+func pySubscriptOf(line, key, pattern string) (start, end int, recv, keyText string) {
+	re := regexp.MustCompile(pattern)
 	all := re.FindAllStringSubmatchIndex(line, -1)
 	var fallback []int
 	n := 0

@@ -50,6 +50,13 @@ type driftEntry struct {
 // Snapshot and carry through it: the line map of each (from, path) is
 // computed once and reused until HEAD moves or the file's size or mtime
 // changes, and a snapshot checks those once rather than per frame.
+// gitDiffTreeOptions detects renames as git does by default: a file that
+// is at least 50% similar to a deleted one is its rename. go-git's default
+// asks 60%, and a file moved to another folder in the commit that also
+// added a helper to it (a common refactor) was then a deletion, its
+// crashes "missing" at HEAD.
+var gitDiffTreeOptions = &object.DiffTreeOptions{DetectRenames: true, RenameScore: 50}
+
 func (r *Repo) CarryLine(ctx context.Context, from, path string, line int) (Carry, error) {
 	s, err := r.Snapshot(ctx)
 	if err != nil {
@@ -301,7 +308,7 @@ func (r *Repo) renamesBetween(ctx context.Context, a, b plumbing.Hash) (map[stri
 		if err != nil {
 			return err
 		}
-		changes, err := object.DiffTreeWithOptions(ctx, ta, tb, object.DefaultDiffTreeOptions)
+		changes, err := object.DiffTreeWithOptions(ctx, ta, tb, gitDiffTreeOptions)
 		if err != nil {
 			return fmt.Errorf("detect renames %s..%s: %w", short(a), short(b), err)
 		}

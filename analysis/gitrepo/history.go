@@ -116,7 +116,7 @@ func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]string, err
 		if b, err = r.treeOf(toH); err != nil {
 			return err
 		}
-		changes, err = object.DiffTreeWithOptions(ctx, a, b, object.DefaultDiffTreeOptions)
+		changes, err = object.DiffTreeWithOptions(ctx, a, b, gitDiffTreeOptions)
 		return err
 	})
 	if err != nil {

@@ -25,6 +25,11 @@ type index struct {
 	modules []goModule
 	// goWork lists the module folders a go.work at the root uses.
 	goWork map[string]bool
+	// localReplaced lists module paths some workspace go.mod replaces with
+	// a folder of the workspace (replace m => ../shared): -trimpath prints
+	// their files as "m@v0.0.0/...", like the module cache, yet they are
+	// the workspace's code.
+	localReplaced map[string]bool
 	// sourceRoots are folders that relative production paths are relative
 	// to: Java/Kotlin source roots, Python package roots, package.json and
 	// go.mod folders. "" is the workspace root. Value says which kind.
@@ -59,10 +64,11 @@ var libDirNames = map[string]bool{"node_modules": true, "vendor": true}
 // buildIndex walks root (absolute, symlinks resolved) once.
 func buildIndex(root string) (*index, error) {
 	ix := &index{
-		exists:      map[string]bool{},
-		byBase:      map[string][]int{},
-		goWork:      map[string]bool{},
-		sourceRoots: map[string]string{"": "workspace root"},
+		exists:        map[string]bool{},
+		byBase:        map[string][]int{},
+		goWork:        map[string]bool{},
+		localReplaced: map[string]bool{},
+		sourceRoots:   map[string]string{"": "workspace root"},
 	}
 	err := filepath.WalkDir(root, func(abs string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -198,6 +204,13 @@ func (ix *index) readGoFiles(root string) {
 		}
 		dir := strings.TrimSuffix(f, "go.mod")
 		ix.modules = append(ix.modules, goModule{path: mp, dir: dir})
+		if mf, err := modfile.Parse(f, data, nil); err == nil {
+			for _, r := range mf.Replace {
+				if r.New.Version == "" && (strings.HasPrefix(r.New.Path, "./") || strings.HasPrefix(r.New.Path, "../")) {
+					ix.localReplaced[r.Old.Path] = true
+				}
+			}
+		}
 	}
 	sort.SliceStable(ix.modules, func(i, j int) bool {
 		if len(ix.modules[i].path) != len(ix.modules[j].path) {

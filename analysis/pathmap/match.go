@@ -51,6 +51,13 @@ func (m *Mapper) Map(language, service string, f incident.Frame) Result {
 	} else if note != "" {
 		notes = append(notes, note)
 	}
+	if language == "go" && m.localModuleVersion(p) {
+		// "m@v0.0.0/pkg/f.go" of a module replaced by a workspace folder.
+		at := strings.IndexByte(p, '@')
+		if slash := strings.IndexByte(p[at:], '/'); slash > 0 {
+			p = p[:at] + p[at+slash:]
+		}
+	}
 	if r, ok := m.byNodePackage(p); ok {
 		return r
 	}

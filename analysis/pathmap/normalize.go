@@ -164,7 +164,7 @@ func (m *Mapper) ownPackage(tail string) bool {
 }
 
 func (m *Mapper) classifyGo(f incident.Frame, p string, abs bool) library {
-	if loc := goVersion.FindStringIndex(p); loc != nil {
+	if loc := goVersion.FindStringIndex(p); loc != nil && !m.localModuleVersion(p) {
 		return library{why: "path is in the Go module cache (module@version)"}
 	}
 	if strings.Contains(p, "/pkg/mod/") {
@@ -232,4 +232,16 @@ func suffixLen(a, b []string) int {
 		n++
 	}
 	return n
+}
+
+// localModuleVersion reports whether p, a -trimpath "module@version/..."
+// path, names a module that a workspace go.mod replaces with a workspace
+// folder that declares it.
+func (m *Mapper) localModuleVersion(p string) bool {
+	at := strings.IndexByte(p, '@')
+	if at <= 0 || strings.HasPrefix(p, "/") {
+		return false
+	}
+	mod := p[:at]
+	return m.idx.localReplaced[mod] && m.idx.declares(mod)
 }

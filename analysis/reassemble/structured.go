@@ -19,7 +19,7 @@ import (
 var (
 	stackFields = []string{"stack", "stacktrace", "stack_trace", "stackTrace", "exception.stacktrace",
 		"error.stack", "err.stack", "error.stacktrace", "exc_info", "traceback", "exception", "error.stack_trace", "errorVerbose"}
-	messageFields = []string{"error", "err", "exception.message", "error.message", "err.message", "msg", "message"}
+	messageFields = []string{"error", "err", "panic", "exception.message", "error.message", "err.message", "msg", "message"}
 	typeFields    = []string{"exception.type", "error.type", "error.kind", "exc_type"}
 	traceFields   = []string{"trace_id", "traceID", "traceId", "trace.id", "otelTraceID", "dd.trace_id", "traceparent"}
 	levelFields   = []string{"level", "lvl", "severity", "levelname", "log.level"}

@@ -39,6 +39,8 @@ type ExpectedIncident struct {
 	Count         int             `json:"count"` // runs that crashed with it
 	Regression    []string        `json:"regression,omitempty"`
 	RegressionDir string          `json:"regression_dir,omitempty"`
+	// RegressionNeedsNetwork: see IncidentSpec.
+	RegressionNeedsNetwork bool `json:"regression_needs_network,omitempty"`
 }
 
 // ExpectedCommit names a commit.
@@ -97,7 +99,7 @@ func (s *Scenario) ComputeExpect(shas map[string]string) (*Expect, error) {
 
 func (s *Scenario) expectIncident(spec IncidentSpec, shas map[string]string, deployed, head, work map[string][]byte) (ExpectedIncident, error) {
 	ei := ExpectedIncident{ID: spec.ID, ErrorType: spec.ErrorType, Fixable: spec.Fixable, Category: spec.Category,
-		Regression: spec.Regression, RegressionDir: spec.RegressionDir}
+		Regression: spec.Regression, RegressionDir: spec.RegressionDir, RegressionNeedsNetwork: spec.RegressionNeedsNetwork}
 	dm, ok := MarkerFor(deployed, spec.ID)
 	if !ok {
 		return ei, fmt.Errorf("scenario %s: marker %q missing at the deployed commit", s.Name, spec.ID)

@@ -115,7 +115,12 @@ type IncidentSpec struct {
 	// that fails at HEAD because of the crash and passes once it is fixed.
 	Regression    []string `json:"regression,omitempty"`
 	RegressionDir string   `json:"regression_dir,omitempty"`
-	Runs          []Run    `json:"runs"`
+	// RegressionNeedsNetwork says the regression installs packages from a
+	// registry (npm install of a TypeScript compiler, of pino): the tests,
+	// which use no network beyond 127.0.0.1, do not run it. Go scenarios
+	// vendor what they import instead.
+	RegressionNeedsNetwork bool  `json:"regression_needs_network,omitempty"`
+	Runs                   []Run `json:"runs"`
 }
 
 // Run is one execution of the deployed program.
