@@ -13,6 +13,7 @@ import (
 	"github.com/faultline-dev/faultline/analysis"
 	"github.com/faultline-dev/faultline/analysis/pathmap"
 	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/batchgc"
 	"github.com/faultline-dev/faultline/telemetry"
 )
 
@@ -125,6 +126,7 @@ func pipelineThroughput(ctx context.Context, ws *analysis.Workspace, path string
 	t := throughput{size: info.Size(), pipe: math.MaxInt64, scan: math.MaxInt64}
 	progress("bare line scan and pipeline over %d MB, fastest of %d runs each", t.size>>20, throughputRounds)
 	run := func() (analysis.Result, error) {
+		defer batchgc.Tune()() // as `faultline check` runs it
 		res, _, err := ws.Run(ctx, []telemetry.Source{telemetry.NewFileSource(path, nil)}, telemetry.Query{}, nil)
 		return res, err
 	}
@@ -207,6 +209,7 @@ type memResult struct {
 // heap before it started.
 func pipelineMemory(ctx context.Context, ws *analysis.Workspace, path string) (memResult, error) {
 	cfg := analysis.Config{Root: ws.Root, Mapper: ws.Mapper}
+	defer batchgc.Tune()() // as `faultline check` runs it: the peak heap a user meets
 	base := liveHeap()
 	sampler := startHeapSampler()
 	a := analysis.New(cfg)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/faultline-dev/faultline/internal/batchgc"
 	"github.com/faultline-dev/faultline/telemetry"
 )
 
@@ -30,6 +31,7 @@ func benchmarkPipeline(b *testing.B, size int64, seed uint64, crashRate float64)
 	}
 	st, _ := os.Stat(p)
 	b.SetBytes(st.Size())
+	defer batchgc.Tune()() // as `faultline check` runs it
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := ws.Run(context.Background(), []telemetry.Source{telemetry.NewFileSource(p, nil)}, telemetry.Query{}, nil); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/faultline-dev/faultline/analysis/noise"
 	"github.com/faultline-dev/faultline/config"
 	"github.com/faultline-dev/faultline/incident"
+	"github.com/faultline-dev/faultline/internal/batchgc"
 	"github.com/faultline-dev/faultline/telemetry"
 )
 
@@ -138,6 +139,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	defer batchgc.Tune()() // a batch run: see package batchgc
 	if *format != "text" && *format != "json" {
 		return fmt.Errorf("--format %q: want text or json", *format)
 	}
