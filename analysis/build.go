@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/faultline-dev/faultline/analysis/gitrepo"
+	"github.com/faultline-dev/faultline/analysis/pathmap"
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/internal/secret"
 )
@@ -148,6 +150,11 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 			// the workspace's own code after all (a Python service that
 			// pip-installs its own package runs it from site-packages).
 			r := a.cfg.Mapper.Map(tr.Language, service, f)
+			if r.File == "" && r.Ambiguous && !f.Library && deployed != "" && a.cfg.Repo != nil {
+				if p := a.settleAtDeploy(ctx, tr.Language, deployed, f, r.Candidates); p != "" {
+					r.File, r.InApp = p, true
+				}
+			}
 			if r.File != "" && (!f.Library || r.InApp) {
 				mf.File, mf.Mapped, mf.InApp = r.File, true, r.InApp
 				mf.RepoPathAtDeploy = r.File
@@ -155,9 +162,20 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 				// deployed commit. A file moved to another folder since
 				// (same name) is found where the production path says it
 				// was then, and carried through the move.
-				if deployed != "" && a.cfg.Repo != nil && r.InApp && !a.inDeployed(ctx, deployed, r.File) {
-					if p := a.matchDeployedTree(ctx, deployed, productionPath(tr.Language, f)); p != "" {
-						mf.RepoPathAtDeploy = p
+				if deployed != "" && a.cfg.Repo != nil && r.InApp {
+					if !a.inDeployed(ctx, deployed, r.File) {
+						if p := a.matchDeployedTree(ctx, deployed, productionPath(tr.Language, f)); p != "" {
+							mf.RepoPathAtDeploy = p
+						}
+					} else if p := a.matchDeployedTree(ctx, deployed, productionPath(tr.Language, f)); (r.Rule == pathmap.RuleSuffix || r.Rule == pathmap.RuleSymbol) && p != "" && p != r.File &&
+						suffixOf(productionPath(tr.Language, f), p) > suffixOf(productionPath(tr.Language, f), r.File) {
+						// The working tree's best match is another file of the
+						// same name (a twin in a sibling package) because the
+						// one production ran has moved since: the deployed
+						// tree names it more closely. Carry from that one.
+						// Only over a choice made by path suffix: a
+						// configured rule, a module or a package is exact.
+						mf.File, mf.RepoPathAtDeploy = p, p
 					}
 				}
 			}
@@ -199,10 +217,94 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, deployed
 	mf.Line = c.Line
 	mf.LineStatus = c.Status
 	mf.Note = c.Note
+	if c.Status == gitrepo.StatusDeleted || c.Status == gitrepo.StatusMissing {
+		if a.findMoved(ctx, mf, deployed) {
+			return
+		}
+	}
 	if c.Status == "moved" && mf.Note == "" {
 		mf.Note = fmt.Sprintf("line %d at the deployed commit %s is line %d now", mf.OriginalLine, shortSHA(deployed), c.Line)
 	}
 }
+
+// findMoved looks for a statement the diff of its file lost (the function
+// moved into a new file when a class was split; a file moved and changed
+// too much for git to call it a rename) in the files changed since the
+// deployed commit, by its text and the lines around it, as `git blame -C`
+// does. It moves mf there when one place matches best.
+func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, deployed string) bool {
+	if a.cfg.Root == "" {
+		return false
+	}
+	b, err := a.cfg.Repo.FileAt(ctx, deployed, mf.RepoPathAtDeploy)
+	if err != nil {
+		return false
+	}
+	old := splitLines(b)
+	if mf.OriginalLine < 1 || mf.OriginalLine > len(old) {
+		return false
+	}
+	target := strings.TrimSpace(old[mf.OriginalLine-1])
+	if len(target) < minMovedText || strings.Trim(target, "{}()[];, ") == "" {
+		return false
+	}
+	head, err := a.cfg.Repo.Head(ctx)
+	if err != nil {
+		return false
+	}
+	changed, err := a.cfg.Repo.ChangedFiles(ctx, deployed, head)
+	if err != nil {
+		return false
+	}
+	ext := path.Ext(mf.RepoPathAtDeploy)
+	bestFile, bestLine, bestScore, ties := "", 0, -1, 0
+	for _, f := range changed {
+		if path.Ext(f) != ext || isThirdParty(f) {
+			continue
+		}
+		cur, err := os.ReadFile(filepath.Join(a.cfg.Root, filepath.FromSlash(f)))
+		if err != nil {
+			continue // renamed away, deleted, or not in the working tree
+		}
+		lines := splitLines(cur)
+		for i, l := range lines {
+			if strings.TrimSpace(l) != target {
+				continue
+			}
+			score := 0
+			for k := -movedContext; k <= movedContext; k++ {
+				o, n := mf.OriginalLine-1+k, i+k
+				if k == 0 || o < 0 || n < 0 || o >= len(old) || n >= len(lines) {
+					continue
+				}
+				if t := strings.TrimSpace(old[o]); t != "" && t == strings.TrimSpace(lines[n]) {
+					score++
+				}
+			}
+			switch {
+			case score > bestScore:
+				bestFile, bestLine, bestScore, ties = f, i+1, score, 0
+			case score == bestScore:
+				ties++
+			}
+		}
+	}
+	if bestFile == "" || ties > 0 || bestScore < 2 {
+		return false
+	}
+	mf.File, mf.Line, mf.LineStatus = bestFile, bestLine, gitrepo.StatusMoved
+	mf.Note = fmt.Sprintf("line %d of %s at the deployed commit %s moved to %s:%d (found by its text)",
+		mf.OriginalLine, mf.RepoPathAtDeploy, shortSHA(deployed), bestFile, bestLine)
+	return true
+}
+
+// A moved statement is looked for by its text (at least minMovedText
+// bytes, so "}" or "return x" is not) and scored by the movedContext lines
+// on each side that came along.
+const (
+	minMovedText = 12
+	movedContext = 3
+)
 
 // isInfrastructure reports whether an error message names a failure outside
 // the code: a dependency that refused, timed out or ran out of capacity.
@@ -265,6 +367,80 @@ func (a *Analyzer) tree(ctx context.Context, deployed string) []string {
 	return list
 }
 
+// settleAtDeploy picks among files the mapper could not tell apart (two
+// TaxTable.java in one package, one in a module the build leaves out) the
+// only one where, at the deployed commit, the frame's line lies inside a
+// function of the frame's name: production ran that one.
+func (a *Analyzer) settleAtDeploy(ctx context.Context, lang, deployed string, f incident.Frame, cands []pathmap.Candidate) string {
+	name := shortFunction(f.Function)
+	if name == "" || f.Line <= 0 {
+		return ""
+	}
+	best := 0
+	for _, c := range cands {
+		best = max(best, c.SuffixLen)
+	}
+	found := ""
+	for _, c := range cands {
+		if c.SuffixLen != best || best == 0 {
+			continue
+		}
+		b, err := a.cfg.Repo.FileAt(ctx, deployed, c.File)
+		if err != nil {
+			continue
+		}
+		lines := splitLines(b)
+		start, _, decl, ok := funcExtent(lang, lines, f.Line)
+		if !ok || declName(lang, decl) != name || !insideBody(lang, lines, start, f.Line) {
+			continue
+		}
+		if found != "" {
+			return "" // still a tie
+		}
+		found = c.File
+	}
+	return found
+}
+
+// shortFunction is the bare name of a frame's function: "rateFor" of
+// "com.acme.tax.TaxTable$Bands.rateFor", "total" of "Cart.total".
+func shortFunction(fn string) string {
+	if i := strings.LastIndexAny(fn, ".$:"); i >= 0 {
+		fn = fn[i+1:]
+	}
+	return strings.TrimSpace(fn)
+}
+
+// insideBody reports whether line (1-based) lies inside the body of the
+// function declared at start: for brace languages, the braces opened from
+// the declaration are still open before the line; for Python, the line is
+// indented deeper than the def (or blank).
+func insideBody(lang string, lines []string, start, line int) bool {
+	if start < 1 || line > len(lines) || line <= start {
+		return line == start
+	}
+	if lang == "python" {
+		l := lines[line-1]
+		return strings.TrimSpace(l) == "" || leadingSpace(l) > leadingSpace(lines[start-1])
+	}
+	depth, opened := 0, false
+	for i := start - 1; i < line-1; i++ {
+		for _, c := range lines[i] {
+			switch c {
+			case '{':
+				depth++
+				opened = true
+			case '}':
+				depth--
+			}
+		}
+		if opened && depth <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // productionPath is the path a frame names, for matching against a tree: a
 // JVM frame names its file alone ("Zones.java"), and its package says the
 // folders ("com/acme/tariffs/Zones.java"), which tell apart two files of
@@ -299,6 +475,13 @@ func (a *Analyzer) matchDeployedTree(ctx context.Context, deployed, prodPath str
 		return ""
 	}
 	return best
+}
+
+// suffixOf counts the trailing path segments a production path shares with
+// a repo-relative file.
+func suffixOf(prodPath, file string) int {
+	prod := strings.Split(strings.Trim(strings.ReplaceAll(prodPath, "\\", "/"), "/"), "/")
+	return commonSuffix(prod, strings.Split(file, "/"))
 }
 
 // commonSuffix counts the equal trailing segments of a and b.

@@ -222,6 +222,9 @@ func (n Node) Detect(block []string) bool {
 type nodeSegment struct {
 	trace incident.Trace
 	cause bool
+	// item: one of an AggregateError's "[errors]: [ ... ]" (Promise.any
+	// when every promise rejected), each with its own header and frames.
+	item bool
 }
 
 // Parse reads a V8 trace block. It never fails: what it cannot read is
@@ -246,12 +249,21 @@ func (Node) Parse(block []string) incident.Trace {
 		segs[0].trace.ErrorType, segs[0].trace.Message = nodeParseHeader(block[i])
 		i++
 	}
+	inErrors := false
 	for ; i < len(block); i++ {
 		t := strings.TrimRight(skipIndent(block[i]), "\r")
 		cur := &segs[len(segs)-1]
 		switch {
 		case nodeIsFrameLine(t):
 			cur.trace.Frames = append(cur.trace.Frames, nodeParseFrame(t))
+		case strings.HasPrefix(t, "[errors]: ["):
+			inErrors = true
+		case inErrors && (t == "]" || t == "],"):
+			inErrors = false
+		case inErrors && nodeHeaderClassEnd(strings.TrimSuffix(t, ","), true) > 0:
+			s := nodeSegment{item: true}
+			s.trace.ErrorType, s.trace.Message = nodeParseHeader(strings.TrimSuffix(t, ","))
+			segs = append(segs, s)
 		case strings.HasPrefix(t, "[cause]: "):
 			s := nodeSegment{cause: true}
 			s.trace.ErrorType, s.trace.Message = nodeParseHeader(t[len("[cause]: "):])
@@ -265,6 +277,7 @@ func (Node) Parse(block []string) incident.Trace {
 // thrown value had no stack (throw "text"), the location header is its
 // only frame.
 func nodeAssemble(segs []nodeSegment, loc *incident.Frame) incident.Trace {
+	aggregate := len(segs[0].trace.Frames) == 0
 	if len(segs[0].trace.Frames) == 0 && loc != nil {
 		segs[0].trace.Frames = []incident.Frame{*loc}
 	}
@@ -272,6 +285,19 @@ func nodeAssemble(segs []nodeSegment, loc *incident.Frame) incident.Trace {
 	for i := 1; i < len(segs); i++ {
 		if segs[i].cause && len(segs[i].trace.Frames) > 0 {
 			primary = i
+		}
+	}
+	if primary == 0 && aggregate {
+		// An AggregateError printed without its own stack: the failure is
+		// one of its errors. A runtime error (TypeError, RangeError, ...)
+		// is a bug; a plain Error is usually a deliberate rejection.
+		for pass := 0; pass < 2 && primary == 0; pass++ {
+			for i := 1; i < len(segs); i++ {
+				if segs[i].item && len(segs[i].trace.Frames) > 0 && (pass == 1 || segs[i].trace.ErrorType != "Error") {
+					primary = i
+					break
+				}
+			}
 		}
 	}
 	tr := segs[primary].trace
@@ -307,6 +333,12 @@ func nodeParseHeader(line string) (errorType, message string) {
 	if strings.HasPrefix(message, "[UnhandledPromiseRejection") {
 		return "UnhandledPromiseRejection", message
 	}
+	// An error without frames is inspected in brackets:
+	// "[AggregateError: All promises were rejected] {".
+	if len(message) > 2 && message[0] == '[' && message[len(message)-1] == ']' &&
+		nodeHeaderClassEnd(message[1:len(message)-1], true) > 0 {
+		message = message[1 : len(message)-1]
+	}
 	if n := nodeHeaderClassEnd(message, false); n > 0 && n < len(message) {
 		return message[:n], message
 	}
@@ -320,6 +352,7 @@ func nodeParseHeader(line string) (errorType, message string) {
 // left-trimmed and starts with "at ").
 func nodeParseFrame(t string) incident.Frame {
 	rest := strings.TrimSpace(strings.TrimSuffix(strings.TrimRight(t[3:], " \r"), " {"))
+	rest = strings.TrimSuffix(rest, ",") // the last frame of an "[errors]" item
 	rest = strings.TrimPrefix(rest, "async ")
 	fn, loc := "", rest
 	if strings.HasSuffix(rest, ")") {
