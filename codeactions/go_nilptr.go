@@ -1,6 +1,7 @@
 package codeactions
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -43,6 +44,9 @@ func (goNilPointer) Fix(in Input) (Change, error) {
 	if !s.returnsError() {
 		if out, ok := g.zeroRead(s, okCond); ok {
 			return Change{Title: title, Content: out}, nil
+		}
+		if out, ok := g.zeroFields(s, ptrs); ok {
+			return Change{Title: "Read the fields of nil " + strings.Join(ptrs, ", ") + " as zero", Content: out}, nil
 		}
 	}
 	var out []byte
@@ -119,6 +123,109 @@ func (g *goFile) nilCandidates(s *site, line int) []string {
 
 // zeroRead rewrites `x := expr` into a declaration with the zero value and
 // an assignment guarded by ok; other wrappable statements are wrapped.
+// zeroFields answers a return that reads plain fields (numbers, strings,
+// booleans) through pointers that may be nil, such as a sort comparator's
+// `return cmp.Compare(b.Streak.Wins, a.Streak.Wins)`: each field is read
+// into a local that keeps its zero value when its pointer is nil, so a
+// missing streak counts as no wins, where returning early would have
+// answered "equal" for every such pair. Only when the pointers are used
+// for nothing else in the statement.
+func (g *goFile) zeroFields(s *site, ptrs []string) ([]byte, bool) {
+	ret, ok := s.stmt.(*ast.ReturnStmt)
+	if !ok || s.body == nil {
+		return nil, false
+	}
+	isPtr := map[string]bool{}
+	for _, p := range ptrs {
+		isPtr[p] = true
+	}
+	type read struct {
+		sel  *ast.SelectorExpr
+		name string
+	}
+	var reads []read
+	other := false
+	ast.Inspect(ret, func(n ast.Node) bool {
+		if other {
+			return false
+		}
+		if sel, ok := n.(*ast.SelectorExpr); ok && isPtr[g.text(sel.X)] {
+			v, isField := g.info.Uses[sel.Sel].(*types.Var)
+			b, basic := g.typeOf(sel).Underlying().(*types.Basic)
+			if !isField || !v.IsField() || !basic || b.Kind() == types.UntypedNil {
+				other = true
+				return false
+			}
+			reads = append(reads, read{sel: sel})
+			return false
+		}
+		if e, ok := n.(ast.Expr); ok && isPtr[g.text(e)] {
+			other = true // the pointer itself is used: passed, compared, called
+		}
+		return true
+	})
+	if other || len(reads) == 0 {
+		return nil, false
+	}
+	used := map[string]bool{}
+	var pre strings.Builder
+	stmt := g.text(ret)
+	base := g.off(ret.Pos())
+	type repl struct {
+		from, to int
+		name     string
+	}
+	var repls []repl
+	for i := range reads {
+		r := &reads[i]
+		root := r.sel.X
+		for {
+			if sx, ok := root.(*ast.SelectorExpr); ok {
+				root = sx.X
+				continue
+			}
+			break
+		}
+		prefix := "v"
+		if id, ok := root.(*ast.Ident); ok {
+			prefix = id.Name
+		}
+		field := r.sel.Sel.Name
+		cand := prefix + strings.ToUpper(field[:1]) + field[1:]
+		name := ""
+		for k := 0; k < 10 && name == ""; k++ {
+			try := cand
+			if k > 0 {
+				try = cand + string(rune('0'+k))
+			}
+			if !used[try] && g.freeName(s, try) != "" {
+				name = try
+			}
+		}
+		if name == "" {
+			return nil, false
+		}
+		used[name] = true
+		r.name = name
+		// Every pointer on the way may be nil: sub, then sub.Endpoint.
+		x := g.text(r.sel.X)
+		var conds []string
+		for _, p := range ptrs {
+			if p == x || strings.HasPrefix(x, p+".") {
+				conds = append(conds, p+" != nil")
+			}
+		}
+		fmt.Fprintf(&pre, "var %s %s\nif %s {\n%s = %s\n}\n", name, g.typeString(g.typeOf(r.sel)), strings.Join(conds, " && "), name, g.text(r.sel))
+		repls = append(repls, repl{g.off(r.sel.Pos()) - base, g.off(r.sel.End()) - base, name})
+	}
+	sort.Slice(repls, func(i, j int) bool { return repls[i].from > repls[j].from })
+	for _, r := range repls {
+		stmt = stmt[:r.from] + r.name + stmt[r.to:]
+	}
+	out, err := g.apply([]edit{{g.off(ret.Pos()), g.off(ret.End()), pre.String() + stmt}})
+	return out, err == nil
+}
+
 func (g *goFile) zeroRead(s *site, ok string) ([]byte, bool) {
 	as, isAssign := s.stmt.(*ast.AssignStmt)
 	if !isAssign || as.Tok != token.DEFINE {

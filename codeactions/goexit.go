@@ -112,12 +112,79 @@ func (g *goFile) returnZero(s *site, why string) (string, []string) {
 	}
 	var imports []string
 	if s.returnsError() {
+		if sentinel := g.sentinelError(s); sentinel != "" {
+			// The function already says how it fails for a missing
+			// value (return nil, ErrNotFound): its callers check for
+			// that error, so the guard returns it too.
+			vals[len(vals)-1] = sentinel
+			return "return " + strings.Join(vals, ", "), nil
+		}
 		vals[len(vals)-1] = "errors.New(" + strconv.Quote(s.funcName()+": "+why) + ")"
 		if !g.imports("errors") {
 			imports = append(imports, "errors")
 		}
 	}
 	return "return " + strings.Join(vals, ", "), imports
+}
+
+// isSentinelName reports whether name follows Go's convention for an
+// error variable: Err, then an exported word (ErrNotFound).
+func isSentinelName(name string) bool {
+	return len(name) > 3 && strings.HasPrefix(name, "Err") && name[3] >= 'A' && name[3] <= 'Z'
+}
+
+// sentinelError returns the one package-level error variable (ErrNotFound,
+// store.ErrNotFound) that the site's function returns as its error, or ""
+// when it returns none or several.
+func (g *goFile) sentinelError(s *site) string {
+	if s.body == nil {
+		return ""
+	}
+	found := ""
+	several := false
+	ast.Inspect(s.body, func(n ast.Node) bool {
+		if _, ok := n.(*ast.FuncLit); ok {
+			return false // a closure's returns are not the function's
+		}
+		ret, ok := n.(*ast.ReturnStmt)
+		if !ok || len(ret.Results) == 0 {
+			return true
+		}
+		last := ret.Results[len(ret.Results)-1]
+		var id *ast.Ident
+		switch e := last.(type) {
+		case *ast.Ident:
+			id = e
+		case *ast.SelectorExpr:
+			id = e.Sel
+		default:
+			return true
+		}
+		if !isSentinelName(id.Name) {
+			return true
+		}
+		switch obj := g.info.Uses[id].(type) {
+		case nil:
+			// Another package of the module, which the check could not
+			// load: Go's naming convention (ErrNotFound) has to do.
+		case *types.Var:
+			if obj.Pkg() != nil && obj.Parent() != nil && obj.Parent() != obj.Pkg().Scope() {
+				return true // a local variable named so
+			}
+		default:
+			return true
+		}
+		if text := g.text(last); found == "" {
+			found = text
+		} else if found != text {
+			several = true
+		}
+		return true
+	})
+	if several {
+		return ""
+	}
+	return found
 }
 
 // exit is how a guard leaves the crashing statement: `continue` inside a
