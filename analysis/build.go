@@ -253,7 +253,7 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 		return false
 	}
 	changed, err := a.cfg.Repo.ChangedFiles(ctx, deployed, head)
-	if err != nil {
+	if err != nil || len(changed) > maxMovedSearch {
 		return false
 	}
 	ext := path.Ext(mf.RepoPathAtDeploy)
@@ -301,9 +301,12 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 // A moved statement is looked for by its text (at least minMovedText
 // bytes, so "}" or "return x" is not) and scored by the movedContext lines
 // on each side that came along.
+// maxMovedSearch bounds the changed files read (a deploy a year behind
+// HEAD is not searched).
 const (
-	minMovedText = 12
-	movedContext = 3
+	minMovedText   = 12
+	movedContext   = 3
+	maxMovedSearch = 2000
 )
 
 // isInfrastructure reports whether an error message names a failure outside
