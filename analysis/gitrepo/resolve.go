@@ -90,6 +90,9 @@ var (
 	describeRE = regexp.MustCompile(`-g([0-9a-f]{4,40})(?:-dirty)?$`)
 	// Go pseudo-versions: v0.0.0-20231010123456-abcdef123456 and variants.
 	pseudoRE = regexp.MustCompile(`^v\d+\.\d+\.\d+-(?:[0-9A-Za-z.-]+\.)?\d{14}-([0-9a-f]{12})(?:\+incompatible)?$`)
+	// A version that embeds a short sha after a separator, as CI pipelines
+	// tag images: 2026.11.06-3f9c2ab, 1.4.0+3f9c2ab, main_3f9c2ab.
+	embeddedSHARE = regexp.MustCompile(`[-+_.]([0-9a-f]{7,40})$`)
 )
 
 // Resolve turns a version into a full commit sha. It accepts, in this order:
@@ -169,6 +172,13 @@ func (r *Repo) resolveLocked(v string) (plumbing.Hash, bool, error) {
 	if len(v) >= 4 && len(v) < 40 && isHex(v) {
 		h, err := r.prefix(strings.ToLower(v))
 		return h, err == nil, err
+	}
+	if m := embeddedSHARE.FindStringSubmatch(v); m != nil && strings.ContainsAny(m[1], "abcdef") {
+		// Not a build number (all digits): a sha prefix, if it names
+		// exactly one commit.
+		if h, err := r.prefix(m[1]); err == nil {
+			return h, true, nil
+		}
 	}
 	return plumbing.ZeroHash, false, ErrUnknownVersion
 }
