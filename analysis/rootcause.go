@@ -301,12 +301,14 @@ func (a *Analyzer) functionChanges(ctx context.Context, inc *incident.Incident, 
 	if err != nil || len(commits) > maxDeployCommits {
 		return
 	}
-	for i, c := range commits {
-		parent := before
-		if i+1 < len(commits) {
-			parent = commits[i+1].SHA
+	for _, c := range commits {
+		// Each commit against its own parent: with merges in the range the
+		// list is not a chain. A merge commit is left out: it repeats the
+		// changes of the branch it merged, whose commits are in the list.
+		if len(c.Parents) != 1 {
+			continue
 		}
-		file, fn := a.changedFunction(ctx, parent, c.SHA, path, inc.Language, decl)
+		file, fn := a.changedFunction(ctx, c.Parents[0], c.SHA, path, inc.Language, decl)
 		if !file && !fn {
 			continue
 		}

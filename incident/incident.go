@@ -150,6 +150,9 @@ type Commit struct {
 	Author  string    `json:"author"`
 	Summary string    `json:"summary"`
 	Time    time.Time `json:"time,omitempty"`
+	// Parents are the parent shas, when the history was walked (not part
+	// of the JSON contract): a merge commit has several.
+	Parents []string `json:"-"`
 }
 
 // Suspect is a commit suspected of introducing the error, with why.

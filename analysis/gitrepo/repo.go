@@ -260,10 +260,15 @@ func (r *Repo) commitInfo(ctx context.Context, h plumbing.Hash) (incident.Commit
 
 func toCommit(c *object.Commit) incident.Commit {
 	summary, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
+	parents := make([]string, len(c.ParentHashes))
+	for i, p := range c.ParentHashes {
+		parents[i] = p.String()
+	}
 	return incident.Commit{
 		SHA:     c.Hash.String(),
 		Author:  c.Author.Name,
 		Summary: strings.TrimSpace(summary),
 		Time:    c.Author.When,
+		Parents: parents,
 	}
 }
