@@ -170,8 +170,8 @@ func TestResolve(t *testing.T) {
 		{"HEAD", 4},                       // HEAD
 		{"v1.2.0-2-g" + f.shas[4][:7], 4}, // git describe
 		{"v0.0.0-20261101110000-" + f.shas[3][:12], 3}, // Go pseudo-version
-		{"2026.11.06-" + f.shas[3][:10], 3},             // an image tag embedding a short sha
-		{"1.4.0+" + f.shas[2][:10], 2},                  // semver build metadata
+		{"2026.11.06-" + f.shas[3][:10], 3},            // an image tag embedding a short sha
+		{"1.4.0+" + f.shas[2][:10], 2},                 // semver build metadata
 	}
 	for _, tt := range tests {
 		t.Run(tt.version, func(t *testing.T) {
