@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/faultline-dev/faultline/analysis/gitrepo"
 	"github.com/faultline-dev/faultline/analysis/pathmap"
@@ -49,7 +50,7 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 		dd := *d
 		inc.Deploy = &dd
 	}
-	deployed, how := a.deployedCommit(ctx, g.service, g.env, vs.version)
+	deployed, how := a.deployedCommit(ctx, g.service, g.env, vs.version, vs.occ.Time)
 	inc.DeployedCommit = deployed
 	inc.Frames = a.mapFrames(ctx, g.service, tr, deployed, how)
 	for _, f := range inc.Frames {
@@ -107,17 +108,29 @@ func chainEvidence(tr incident.Trace) []incident.Evidence {
 // event's commit, else a tag of that name (also "<service>/<version>"), else
 // the version as a sha. It returns "" when nothing resolves, and how it was
 // found for the notes.
-func (a *Analyzer) deployedCommit(ctx context.Context, service, env, version string) (string, string) {
+//
+// A version label is not always unique: a Helm appVersion nobody bumps, a
+// branch name, a redeploy of "latest" each name another commit. The event
+// that counts is the last one of that version deployed before the sample
+// was logged (at); later ones (a hotfix shipped after the errors, before
+// the analysis) did not run it. Only when none precedes it does any event
+// of the version do.
+func (a *Analyzer) deployedCommit(ctx context.Context, service, env, version string, at time.Time) (string, string) {
 	if a.cfg.Repo == nil || version == "" {
 		return "", ""
 	}
-	for i := len(a.cfg.Deploys) - 1; i >= 0; i-- {
-		d := a.cfg.Deploys[i]
-		if d.Version != version || d.Commit == "" || !sameService(&d, service, env) {
-			continue
-		}
-		if sha, err := a.cfg.Repo.Resolve(ctx, d.Commit); err == nil {
-			return sha, "deploy event"
+	for _, timed := range []bool{true, false} {
+		for i := len(a.cfg.Deploys) - 1; i >= 0; i-- {
+			d := a.cfg.Deploys[i]
+			if d.Version != version || d.Commit == "" || !sameService(&d, service, env) {
+				continue
+			}
+			if timed && !at.IsZero() && d.Time.After(at) {
+				continue
+			}
+			if sha, err := a.cfg.Repo.Resolve(ctx, d.Commit); err == nil {
+				return sha, "deploy event"
+			}
 		}
 	}
 	for _, name := range []string{version, service + "/" + version, service + "-" + version} {
@@ -258,6 +271,8 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 	}
 	ext := path.Ext(mf.RepoPathAtDeploy)
 	bestFile, bestLine, bestScore, ties := "", 0, -1, 0
+	var bestLines []string
+	hits := 0 // places holding the statement's text at all
 	for _, f := range changed {
 		if path.Ext(f) != ext || isThirdParty(f) {
 			continue
@@ -271,6 +286,7 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 			if strings.TrimSpace(l) != target {
 				continue
 			}
+			hits++
 			score := 0
 			for k := -movedContext; k <= movedContext; k++ {
 				o, n := mf.OriginalLine-1+k, i+k
@@ -283,19 +299,55 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 			}
 			switch {
 			case score > bestScore:
-				bestFile, bestLine, bestScore, ties = f, i+1, score, 0
+				bestFile, bestLine, bestScore, ties, bestLines = f, i+1, score, 0, lines
 			case score == bestScore:
 				ties++
 			}
 		}
 	}
-	if bestFile == "" || ties > 0 || bestScore < 2 {
+	loose := 0
+	if bestFile != "" && hits == 1 && bestScore < 2 {
+		// The only place that holds the statement, but its neighbours
+		// moved with it only loosely: a function inlined into its caller
+		// keeps its body's statements while the lines around them change
+		// (the signature gone, a return become a continue). Accept it when
+		// a distinctive line of the old context is near it, at any offset.
+		loose = nearbyContext(old, mf.OriginalLine-1, bestLines, bestLine-1)
+	}
+	if bestFile == "" || ties > 0 || bestScore < 2 && loose < 1 {
 		return false
 	}
 	mf.File, mf.Line, mf.LineStatus = bestFile, bestLine, gitrepo.StatusMoved
 	mf.Note = fmt.Sprintf("line %d of %s at the deployed commit %s moved to %s:%d (found by its text)",
 		mf.OriginalLine, mf.RepoPathAtDeploy, shortSHA(deployed), bestFile, bestLine)
 	return true
+}
+
+// nearbyContext counts the distinctive lines (not bare braces or short
+// keywords) within movedContext of old[o] that appear within
+// movedContext+2 lines of cur[n], wherever they are in that window.
+func nearbyContext(old []string, o int, cur []string, n int) int {
+	near := map[string]bool{}
+	for k := -movedContext - 2; k <= movedContext+2; k++ {
+		if j := n + k; k != 0 && j >= 0 && j < len(cur) {
+			near[strings.TrimSpace(cur[j])] = true
+		}
+	}
+	score := 0
+	for k := -movedContext; k <= movedContext; k++ {
+		j := o + k
+		if k == 0 || j < 0 || j >= len(old) {
+			continue
+		}
+		t := strings.TrimSpace(old[j])
+		if len(strings.Trim(t, "{}()[];, ")) < minMovedText {
+			continue
+		}
+		if near[t] {
+			score++
+		}
+	}
+	return score
 }
 
 // A moved statement is looked for by its text (at least minMovedText

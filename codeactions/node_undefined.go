@@ -44,6 +44,13 @@ func (nodeUndefined) Fix(in Input) (Change, error) {
 			break
 		}
 	}
+	if recv != "" && jsIdent.MatchString(recv) && jsInLoop(in.Content, in.Line) {
+		// A loop item that is undefined (an unknown code's lookup): the
+		// rest of the iteration reads it too, so the item is skipped, as
+		// the Go and Python rules continue a loop.
+		return Change{Title: "Skip the iteration when " + recv + " is missing",
+			Content: l.replace("if ("+recv+" == null) continue;", l.code)}, nil
+	}
 	if recv == "" {
 		// An index read: `contact.emails[0]` reads '0' of emails.
 		if text, recv, ok := optionalIndex(l.text, prop); ok {
@@ -76,6 +83,41 @@ func optionalIndex(line, prop string) (string, string, bool) {
 		return line[:m[3]] + "?." + line[m[3]:], recv, true
 	}
 	return "", "", false
+}
+
+var (
+	jsIdent     = regexp.MustCompile(`^[A-Za-z_$][\w$]*$`)
+	jsLoopOpen  = regexp.MustCompile(`^\s*(?:for\s*(?:await\s*)?\(|while\s*\(|do\s*\{)`)
+	jsFuncStart = regexp.MustCompile(`\bfunction\b|=>|^\s*(?:async\s+)?[A-Za-z_$][\w$]*\s*\([^)]*\)\s*\{\s*$`)
+)
+
+// jsInLoop reports whether line (1-based) is inside a loop body of its
+// function: going up through the lines indented less than it (its
+// enclosing blocks), a for/while opener comes before a function's.
+func jsInLoop(src []byte, line int) bool {
+	lines := strings.Split(string(src), "\n")
+	if line < 1 || line > len(lines) {
+		return false
+	}
+	indent := len(lines[line-1]) - len(strings.TrimLeft(lines[line-1], " \t"))
+	for i := line - 2; i >= 0 && indent > 0; i-- {
+		l := lines[i]
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		ind := len(l) - len(strings.TrimLeft(l, " \t"))
+		if ind >= indent {
+			continue
+		}
+		indent = ind
+		switch {
+		case jsLoopOpen.MatchString(l):
+			return true
+		case jsFuncStart.MatchString(l):
+			return false
+		}
+	}
+	return false
 }
 
 // jsReceiver is a member chain that may index with brackets, as in

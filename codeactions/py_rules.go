@@ -55,7 +55,7 @@ func pyGuard(in Input, l *textLine, cond string) ([]byte, error) {
 	return l.replace("if "+cond+":", indentUnit(in.Content)+exit, l.code), nil
 }
 
-var pyDivisor = regexp.MustCompile(`(//|/|%)\s*(` + identChain + `(?:\(\))?|\([^()]*\))`)
+var pyDivisor = regexp.MustCompile(`(//|/|%)\s*(` + identChain + `(?:\[[^\[\]]+\](?:\.` + identChain + `)?)*(?:\(\))?|\([^()]*\))`)
 
 // pyZeroDiv guards the divisor of the division that raised
 // ZeroDivisionError; the function then returns None (or the loop
