@@ -163,3 +163,17 @@ func TestDeclName(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionRefs(t *testing.T) {
+	got := strings.Join(versionRefs("billing", "1.4.0"), " ")
+	want := "1.4.0 billing/1.4.0 billing/v1.4.0 billing-1.4.0 billing-v1.4.0 billing@1.4.0 billing@v1.4.0"
+	if got != want {
+		t.Errorf("versionRefs(billing, 1.4.0) = %s\nwant %s", got, want)
+	}
+	if got := strings.Join(versionRefs("billing", "v2.0.0"), " "); !strings.Contains(got, "billing/2.0.0") || !strings.Contains(got, "billing@v2.0.0") {
+		t.Errorf("versionRefs(billing, v2.0.0) = %s", got)
+	}
+	if got := versionRefs("", "1.4.0"); len(got) != 1 {
+		t.Errorf("without a service: %v", got)
+	}
+}

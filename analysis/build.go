@@ -133,15 +133,33 @@ func (a *Analyzer) deployedCommit(ctx context.Context, service, env, version str
 			}
 		}
 	}
-	for _, name := range []string{version, service + "/" + version, service + "-" + version} {
-		if name == "/"+version || name == "-"+version {
-			continue
-		}
+	for _, name := range versionRefs(service, version) {
 		if sha, err := a.cfg.Repo.Resolve(ctx, name); err == nil {
 			return sha, "tag " + name
 		}
 	}
 	return "", ""
+}
+
+// versionRefs lists the names under which a service's version may be
+// tagged: the version itself (Resolve also tries it with a "v" added or
+// removed), then a monorepo's per-service tags, "billing/v1.4.0",
+// "billing-1.4.0", and changesets' "billing@1.4.0".
+func versionRefs(service, version string) []string {
+	refs := []string{version}
+	if service == "" || version == "" {
+		return refs
+	}
+	bare := strings.TrimPrefix(version, "v")
+	for _, sep := range []string{"/", "-", "@"} {
+		refs = append(refs, service+sep+version)
+		if bare != version {
+			refs = append(refs, service+sep+bare)
+		} else {
+			refs = append(refs, service+sep+"v"+version)
+		}
+	}
+	return refs
 }
 
 // mapFrames maps every frame to the workspace and carries in-app lines from

@@ -227,8 +227,9 @@ func (a *Analyzer) weighDeploy(ctx context.Context, inc *incident.Incident, byCo
 
 // commitOf resolves a deploy to a commit: its commit field, else its version.
 func (a *Analyzer) commitOf(ctx context.Context, d *incident.Deploy) (string, bool) {
-	for _, ref := range []string{d.Commit, d.Version, d.Service + "/" + d.Version} {
-		if ref == "" || ref == "/"+d.Version {
+	refs := append([]string{d.Commit}, versionRefs(d.Service, d.Version)...)
+	for _, ref := range refs {
+		if ref == "" {
 			continue
 		}
 		if sha, err := a.cfg.Repo.Resolve(ctx, ref); err == nil {
