@@ -64,11 +64,14 @@ type Analyzer struct {
 	order  []string
 	events int
 	trees  map[string][]string // files of a deployed commit, for moved files
+	// working holds the working tree's files read while building
+	// incidents (nil: unreadable).
+	working map[string][]string
 }
 
 // New returns an Analyzer.
 func New(cfg Config) *Analyzer {
-	a := &Analyzer{cfg: cfg, groups: make(map[string]*group), trees: make(map[string][]string)}
+	a := &Analyzer{cfg: cfg, groups: make(map[string]*group), trees: make(map[string][]string), working: make(map[string][]string)}
 	a.reasm = reassemble.New(a.occurrence)
 	sort.SliceStable(a.cfg.Deploys, func(i, j int) bool { return a.cfg.Deploys[i].Time.Before(a.cfg.Deploys[j].Time) })
 	return a

@@ -295,11 +295,10 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 		if path.Ext(f) != ext || isThirdParty(f) {
 			continue
 		}
-		cur, err := os.ReadFile(filepath.Join(a.cfg.Root, filepath.FromSlash(f)))
-		if err != nil {
+		lines, ok := a.readWorking(f) // many files, each once: not kept
+		if !ok {
 			continue // renamed away, deleted, or not in the working tree
 		}
-		lines := splitLines(cur)
 		for i, l := range lines {
 			if strings.TrimSpace(l) != target {
 				continue
@@ -530,7 +529,7 @@ func productionPath(lang string, f incident.Frame) string {
 // application files, "" when none or a tie.
 func (a *Analyzer) matchDeployedTree(ctx context.Context, deployed, prodPath string) string {
 	files := a.tree(ctx, deployed)
-	prod := strings.Split(strings.Trim(strings.ReplaceAll(prodPath, "\\", "/"), "/"), "/")
+	prod := pathSegments(prodPath)
 	best, bestLen, tie := "", 0, false
 	for _, f := range files {
 		if isThirdParty(f) {
@@ -553,8 +552,13 @@ func (a *Analyzer) matchDeployedTree(ctx context.Context, deployed, prodPath str
 // suffixOf counts the trailing path segments a production path shares with
 // a repo-relative file.
 func suffixOf(prodPath, file string) int {
-	prod := strings.Split(strings.Trim(strings.ReplaceAll(prodPath, "\\", "/"), "/"), "/")
-	return commonSuffix(prod, strings.Split(file, "/"))
+	return commonSuffix(pathSegments(prodPath), strings.Split(file, "/"))
+}
+
+// pathSegments splits a production path (either slash) into its folders
+// and file name.
+func pathSegments(p string) []string {
+	return strings.Split(strings.Trim(strings.ReplaceAll(p, "\\", "/"), "/"), "/")
 }
 
 // commonSuffix counts the equal trailing segments of a and b.
@@ -628,11 +632,11 @@ func (a *Analyzer) headFunction(ctx context.Context, lang, deployed string, f in
 	if !ok {
 		return f.Function
 	}
-	cur, err := os.ReadFile(filepath.Join(a.cfg.Root, filepath.FromSlash(f.File)))
-	if err != nil {
+	cur, ok := a.workingLines(f.File)
+	if !ok {
 		return f.Function
 	}
-	_, _, newDecl, ok := funcExtent(lang, splitLines(cur), f.Line)
+	_, _, newDecl, ok := funcExtent(lang, cur, f.Line)
 	if !ok {
 		return f.Function
 	}
@@ -682,18 +686,35 @@ func isIdentByte(c byte) bool {
 
 // workingLine returns line (1-based) of file in the working tree.
 func (a *Analyzer) workingLine(file string, line int) (string, bool) {
-	if a.cfg.Root == "" || line <= 0 {
-		return "", false
-	}
-	b, err := os.ReadFile(filepath.Join(a.cfg.Root, filepath.FromSlash(file)))
-	if err != nil {
-		return "", false
-	}
-	lines := splitLines(b)
-	if line > len(lines) {
+	lines, ok := a.workingLines(file)
+	if !ok || line <= 0 || line > len(lines) {
 		return "", false
 	}
 	return lines[line-1], true
+}
+
+// workingLines returns the lines of a workspace file as the working tree
+// has them, read once per analysis: the column, the statement and the
+// function name of an incident all look at its file.
+func (a *Analyzer) workingLines(file string) ([]string, bool) {
+	if lines, ok := a.working[file]; ok {
+		return lines, lines != nil
+	}
+	lines, ok := a.readWorking(file)
+	a.working[file] = lines
+	return lines, ok
+}
+
+// readWorking reads a workspace file from the working tree, uncached.
+func (a *Analyzer) readWorking(file string) ([]string, bool) {
+	if a.cfg.Root == "" {
+		return nil, false
+	}
+	b, err := os.ReadFile(filepath.Join(a.cfg.Root, filepath.FromSlash(file)))
+	if err != nil {
+		return nil, false
+	}
+	return splitLines(b), true
 }
 
 func indentOf(l string) int { return len(l) - len(strings.TrimLeft(l, " \t")) }
