@@ -67,6 +67,9 @@ type Analyzer struct {
 	// working holds the working tree's files read while building
 	// incidents (nil: unreadable).
 	working map[string][]string
+	// identities is used by occurrence only, on the goroutine that emits
+	// traces (see reassemble.Reassembler.Pipeline).
+	identities identityMemo
 }
 
 // New returns an Analyzer.
@@ -81,6 +84,7 @@ func New(cfg Config) *Analyzer {
 // appearance of a version label. A deploy of a service, env and version
 // that is already known is ignored: explicit deploy events win.
 func (a *Analyzer) AddDeploys(ds []incident.Deploy) {
+	a.reasm.Wait() // traces closed before now are grouped with the deploys known before
 	for _, d := range ds {
 		known := false
 		for _, k := range a.cfg.Deploys {
@@ -143,8 +147,8 @@ func (a *Analyzer) occurrence(o reassemble.Occurrence) {
 			version = d.Version
 		}
 	}
-	fp := Fingerprint(o.Trace)
-	id := IncidentID(service, env, fp)
+	ident := a.identities.get(service, env, o.Trace)
+	fp, id := ident.fingerprint, ident.id
 	g := a.groups[id]
 	if g == nil {
 		g = &group{id: id, fingerprint: fp, service: service, env: env,

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -45,6 +46,48 @@ func TestFingerprint(t *testing.T) {
 	}
 	if IncidentID("checkout", "prod", fp) == IncidentID("billing", "prod", fp) {
 		t.Error("the same fingerprint in two services must be two incidents")
+	}
+}
+
+// TestIdentityMemo: the memo that spares a crash storm the hashing must
+// give every trace the identity Fingerprint and IncidentID give it, also
+// when traces differ only in what the memo's key holds (service, a library
+// frame, the function a closure number names) and after it starts over.
+func TestIdentityMemo(t *testing.T) {
+	lib := func(fn string) incident.Frame { return incident.Frame{Function: fn, Library: true} }
+	app := func(fn string) incident.Frame { return incident.Frame{Function: fn, Path: "/app/x.go", Line: 3} }
+	traces := []incident.Trace{
+		trace("panic", app("cart.Total"), lib("runtime.goexit")),
+		trace("panic", app("cart.Total")),
+		trace("panic", app("cart.Total.func1")),
+		trace("panic", app("cart.Total.func2")),
+		trace("panic", lib("net/http.serve"), lib("runtime.goexit")),
+		trace("panic", lib("net/http.serve")),
+		trace("panic"),
+		trace("error", app("cart.Total")),
+		trace("panic", app("a"), app("b"), app("c"), app("d"), app("e"), app("f")),
+		trace("panic", app("a"), app("b"), app("c"), app("d"), app("e"), app("g")),
+		trace("panic", app("a"), app("b"), app("c"), app("d"), app("e2")),
+	}
+	var m identityMemo
+	for round := range 3 {
+		for _, svc := range []string{"checkout", "billing"} {
+			for _, tr := range traces {
+				got := m.get(svc, "prod", tr)
+				fp := Fingerprint(tr)
+				if got.fingerprint != fp || got.id != IncidentID(svc, "prod", fp) {
+					t.Errorf("round %d, %s %q %+v: memo %+v, want %s / %s", round, svc, tr.ErrorType, tr.Frames, got, fp, IncidentID(svc, "prod", fp))
+				}
+			}
+		}
+		if round == 1 {
+			for i := range maxIdentities { // fill it: it starts over
+				m.get("svc", "prod", trace(fmt.Sprint(i), app("x")))
+			}
+			if len(m.ids) > maxIdentities {
+				t.Fatalf("memo holds %d identities, bound %d", len(m.ids), maxIdentities)
+			}
+		}
 	}
 }
 

@@ -60,6 +60,56 @@ func Fingerprint(tr incident.Trace) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
+// identity is the fingerprint and incident id of a trace.
+type identity struct{ fingerprint, id string }
+
+// maxIdentities bounds an identityMemo: past it, the memo starts over.
+const maxIdentities = 4096
+
+// identityMemo remembers the identity of the traces seen, by what it is
+// computed from (service, environment, language, error type and the
+// identity frames' function names as printed): in a crash storm the same
+// few traces recur thousands of times, and two SHA-256 sums, their hex
+// forms and the function names' clean-up were most of grouping one.
+type identityMemo struct {
+	key []byte
+	ids map[string]identity
+}
+
+func (m *identityMemo) get(service, env string, tr incident.Trace) identity {
+	k := append(m.key[:0], service...)
+	k = append(append(k, 0), env...)
+	k = append(append(k, 0), tr.Language...)
+	k = append(append(k, 0), tr.ErrorType...)
+	n := 0
+	for _, f := range tr.Frames {
+		if f.Library {
+			continue
+		}
+		k = append(append(k, 0), f.Function...)
+		if n++; n == fingerprintFrames {
+			break
+		}
+	}
+	if n == 0 {
+		k = append(k, 1) // library frames follow: not the same key as no frame
+		for _, f := range tr.Frames[:min(3, len(tr.Frames))] {
+			k = append(append(k, 0), f.Function...)
+		}
+	}
+	m.key = k
+	if id, ok := m.ids[string(k)]; ok {
+		return id
+	}
+	fp := Fingerprint(tr)
+	id := identity{fingerprint: fp, id: IncidentID(service, env, fp)}
+	if m.ids == nil || len(m.ids) >= maxIdentities {
+		m.ids = make(map[string]identity)
+	}
+	m.ids[string(k)] = id
+	return id
+}
+
 // stableFunction drops from a function name what changes between builds
 // (closure and lambda numbers, addresses, array indexes). Most names hold
 // none of it, and the check spares them the regexp.

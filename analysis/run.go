@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/faultline-dev/faultline/analysis/gitrepo"
@@ -73,6 +74,12 @@ func RunMany(ctx context.Context, wss []*Workspace, sources []telemetry.Source, 
 			cfg.Repo = w.Repo
 		}
 		as[i] = New(cfg)
+		if runtime.GOMAXPROCS(0) > 1 {
+			// A batch: traces are parsed and grouped on a core of their
+			// own while the next entries are read.
+			as[i].reasm.Pipeline()
+			defer as[i].reasm.Wait()
+		}
 	}
 	var versions telemetry.VersionWatch
 	var results []SourceResult

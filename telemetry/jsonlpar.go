@@ -61,10 +61,13 @@ type jsonlRec struct {
 	// esc and nonASCII are scanString's findings on a recPlain line.
 	esc      escapes
 	nonASCII bool
-	nsec     int32 // a recPlain entry's time: Unix seconds and nanoseconds
-	lo, hi   int32
-	sec      int64
-	labels   map[string]string // a recPlain entry's labels
+	// decoded is set on a recPlain line the worker decoded: text[lo:hi]
+	// of the chunk is its content.
+	decoded bool
+	nsec    int32 // a recPlain entry's time: Unix seconds and nanoseconds
+	lo, hi  int32
+	sec     int64
+	labels  map[string]string // a recPlain entry's labels
 }
 
 // time returns a recPlain entry's time.
@@ -75,6 +78,7 @@ func (rec *jsonlRec) time() time.Time { return time.Unix(rec.sec, int64(rec.nsec
 type jsonlChunk struct {
 	buf      []byte
 	recs     []jsonlRec
+	text     []byte // the content of the recPlain lines decoded by the worker
 	events   []incident.Event
 	problems []string
 	done     chan struct{}
@@ -154,7 +158,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 		clear(c.recs) // drop the events' strings and label maps
 		clear(c.events)
 		clear(c.problems)
-		c.recs, c.events, c.problems = c.recs[:0], c.events[:0], c.problems[:0]
+		c.recs, c.events, c.problems, c.text = c.recs[:0], c.events[:0], c.problems[:0], c.text[:0]
 		select {
 		case free <- c:
 		default:
@@ -201,12 +205,12 @@ func (r *reader) consume(c *jsonlChunk, i int, where, scratch *[]byte, lineNo in
 		}
 		ev := incident.Event{Time: t, Labels: rec.labels}
 		if bg := r.borrow; bg != nil {
-			ev.Line, _ = truncateString(unsafeString(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
+			ev.Line, _ = truncateString(unsafeString(c.plainText(rec, scratch)))
 			r.st.Entries++
 			bg.Take(ev)
 			return nil
 		}
-		ev.Line, _ = truncateString(string(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
+		ev.Line, _ = truncateString(string(c.plainText(rec, scratch)))
 		ev.Origin = at()
 		return r.hand(ev)
 	default:
@@ -217,6 +221,15 @@ func (r *reader) consume(c *jsonlChunk, i int, where, scratch *[]byte, lineNo in
 		}
 		return r.deliver(ev)
 	}
+}
+
+// plainText returns the content of the recPlain line rec of c: decoded
+// into scratch unless the worker did it.
+func (c *jsonlChunk) plainText(rec *jsonlRec, scratch *[]byte) []byte {
+	if rec.decoded {
+		return c.text[rec.lo:rec.hi]
+	}
+	return lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)
 }
 
 // prefaceLookback is how many records back lineBefore looks for an
@@ -233,7 +246,7 @@ func (c *jsonlChunk) linesBefore(i int, labels map[string]string, scratch *[]byt
 		switch rec := &c.recs[j]; rec.kind {
 		case recPlain:
 			if maps.Equal(rec.labels, labels) {
-				found[n], _ = truncateString(string(lineText(scratch, c.buf[rec.lo:rec.hi], rec.esc, rec.nonASCII)))
+				found[n], _ = truncateString(string(c.plainText(rec, scratch)))
 				n++
 			}
 		case recEvent:
@@ -456,11 +469,21 @@ func (w *jsonlWorker) tokens(c *jsonlChunk, t jsonlTokens) {
 	// several lines, or one with \uXXXX escapes or a backslash, is decoded
 	// first.
 	if w.escGate != nil && t.esc != 0 && t.esc&(escUnicode|escNewline|escBackslash) == 0 && !w.escGate.CandidateEscaped(unsafeString(tok[1:len(tok)-1])) {
+		if indentedEscaped(tok) {
+			// Most likely a trace's continuation line, which the
+			// consumer will want decoded: the worker's core does it.
+			plainDecoded(c, t, ts, labels, lineText(&w.scratch, tok, t.esc, t.nonASCII))
+			return
+		}
 		plain(c, t, ts, labels)
 		return
 	}
 	text := lineText(&w.scratch, tok, t.esc, t.nonASCII)
 	if w.gate != nil && !w.gate.Candidate(unsafeString(text)) {
+		if t.esc != 0 {
+			plainDecoded(c, t, ts, labels, text) // decoded already
+			return
+		}
 		plain(c, t, ts, labels)
 		return
 	}
@@ -475,6 +498,21 @@ func plain(c *jsonlChunk, t jsonlTokens, ts time.Time, labels map[string]string)
 	start := cap(c.buf) - cap(t.line) // t.line is a slice of buf
 	c.recs = append(c.recs, jsonlRec{kind: recPlain, lo: int32(start), hi: int32(start + len(t.line)),
 		esc: t.esc, nonASCII: t.nonASCII, sec: ts.Unix(), nsec: int32(ts.Nanosecond()), labels: labels})
+}
+
+// plainDecoded is plain for an entry whose decoded content is text.
+func plainDecoded(c *jsonlChunk, t jsonlTokens, ts time.Time, labels map[string]string, text []byte) {
+	lo := len(c.text)
+	c.text = append(c.text, text...)
+	c.recs = append(c.recs, jsonlRec{kind: recPlain, decoded: true, lo: int32(lo), hi: int32(len(c.text)),
+		sec: ts.Unix(), nsec: int32(ts.Nanosecond()), labels: labels})
+}
+
+// indentedEscaped reports whether the escaped line token tok (quotes
+// included) starts with a tab or a space, as the continuation lines of
+// every runtime's traces do.
+func indentedEscaped(tok []byte) bool {
+	return len(tok) > 3 && (tok[1] == ' ' || tok[1] == '\\' && tok[2] == 't')
 }
 
 // lineText returns the decoded content of the checked line token tok

@@ -80,6 +80,14 @@ func messyJSONL(t testing.TB, n int, seed uint64) []byte {
 			line = "an entry of two lines\n" + line
 		case 11, 12:
 			line = `level=info msg="quoted"	` + line // escapes, no backslash
+		case 13: // indented, as a trace's continuation lines are
+			line = "\tat com.acme.Cart.total(Cart.java:42) " + line
+		case 14:
+			line = `  File "/srv/app/cart.py", line 8, in total ` + line
+		case 15:
+			line = "\tcaf\u00e9 " + line // indented, not ASCII
+		case 16:
+			line = "    at total (/srv/app/cart.js:8:3) " + line // indented, no escape
 		}
 		q, _ := jsonMarshalString(line)
 		// What may follow an entry's closing brace: a line end of either

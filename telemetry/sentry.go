@@ -278,7 +278,11 @@ func nextCursor(link string) (string, bool) {
 // SentryCount reads the occurrence count and first-seen time a Sentry
 // event stands for (see LabelSentryCount); ok is false for other events.
 func SentryCount(labels map[string]string) (count int, firstSeen time.Time, ok bool) {
-	n, err := strconv.Atoi(labels[LabelSentryCount])
+	v, ok := labels[LabelSentryCount]
+	if !ok {
+		return 0, time.Time{}, false
+	}
+	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
 		return 0, time.Time{}, false
 	}

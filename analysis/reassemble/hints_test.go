@@ -234,3 +234,11 @@ func FuzzMayHoldTraceID(f *testing.F) {
 		}
 	})
 }
+
+func TestTrimEOL(t *testing.T) {
+	for _, s := range []string{"", "\n", "\r\n", "a", "a\r\n", "a\n\n\r", "a\rb\n", "\ta \n", "x\r"} {
+		if got, want := trimEOL(s), strings.TrimRight(s, "\r\n"); got != want {
+			t.Errorf("trimEOL(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

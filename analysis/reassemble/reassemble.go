@@ -79,6 +79,9 @@ type Reassembler struct {
 	// skips counts the entries Skipped: a stream's previous line is known
 	// only while none was skipped since (see slot.prev).
 	skips int
+	// closer parses closed blocks on a goroutine of its own once Pipeline
+	// was called (nil otherwise).
+	closer *closer
 }
 
 // slot says whether a stream has an open block, reachable from a label
@@ -158,7 +161,10 @@ func New(emit func(Occurrence)) *Reassembler {
 }
 
 // Stats returns the counts so far.
-func (r *Reassembler) Stats() Stats { return r.stats }
+func (r *Reassembler) Stats() Stats {
+	r.Wait()
+	return r.stats
+}
 
 // maxBlockBytes bounds the text kept for one block, whatever its line count.
 const maxBlockBytes = 8 << 20
@@ -171,7 +177,7 @@ const maxBlockBytes = 8 << 20
 // of the stream.
 func (r *Reassembler) Add(e incident.Event) {
 	r.stats.Events++
-	line := strings.TrimRight(e.Line, "\r\n")
+	line := trimEOL(e.Line)
 	if strings.IndexByte(line, '\n') < 0 {
 		r.addLine(e, stripRuntimePrefix(line))
 		return
@@ -317,6 +323,15 @@ func (r *Reassembler) Starts() *Starts {
 	return NewStarts(r.Parsers) // Parsers changed after New
 }
 
+// trimEOL is strings.TrimRight(line, "\r\n") without the cut set: it is
+// asked of every entry fed.
+func trimEOL(line string) string {
+	for n := len(line); n > 0 && (line[n-1] == '\n' || line[n-1] == '\r'); n = len(line) {
+		line = line[:n-1]
+	}
+	return line
+}
+
 // trimEscapedEOL is strings.TrimRight(line, "\r\n") on the escaped form:
 // it drops trailing \r and \n escapes (and not a "\\" followed by an n).
 func trimEscapedEOL(raw string) string {
@@ -391,13 +406,15 @@ func (r *Reassembler) open(st *slot, e incident.Event, line string) bool {
 	return false
 }
 
-// Flush closes every open block; call it at the end of a batch.
+// Flush closes every open block and returns once their traces are
+// emitted; call it at the end of a batch.
 func (r *Reassembler) Flush() {
 	for _, st := range r.slots {
 		if st.open != nil {
 			r.close(st)
 		}
 	}
+	r.Wait()
 }
 
 // CloseIdle closes the blocks whose stream has been quiet longer than Gap
@@ -410,20 +427,30 @@ func (r *Reassembler) CloseIdle(now time.Time) {
 	}
 }
 
-// close ends the open block of st and emits its trace.
+// close ends the open block of st and emits its trace, or has the closer
+// do it.
 func (r *Reassembler) close(st *slot) {
 	b := st.open
 	st.open = nil
 	r.openBlocks--
+	if r.closer != nil {
+		r.closer.add(r, b)
+		return
+	}
+	r.emitBlock(b, &r.stats)
+}
+
+// emitBlock parses a closed block and emits its trace, counting it in st.
+func (r *Reassembler) emitBlock(b *block, st *Stats) {
 	tr := b.parser.Parse(b.lines)
 	if b.cut {
 		tr.Problems = append(tr.Problems, "trace cut: more lines than the reassembler keeps")
 	}
 	if len(tr.Frames) == 0 {
-		r.stats.Frameless++
+		st.Frameless++
 		return
 	}
-	r.stats.Traces++
+	st.Traces++
 	r.emit(Occurrence{
 		Time:     b.start,
 		Labels:   b.labels,

@@ -47,7 +47,7 @@ func (s *Starts) same(parsers []stack.Parser) bool {
 // its stream has no open block: some parser starts a trace with it, or it
 // is a structured line that may hold one.
 func (s *Starts) Candidate(line string) bool {
-	line = strings.TrimRight(line, "\r\n")
+	line = trimEOL(line)
 	if strings.IndexByte(line, '\n') < 0 {
 		return s.candidateLine(stripRuntimePrefix(line))
 	}
@@ -100,7 +100,7 @@ func (s *Starts) CandidateEscaped(raw string) bool {
 // before it in its stream (see stack.Prefaced): a source that skips
 // entries gives that line with the entry (incident.Event.Before).
 func (s *Starts) NeedsPreface(line string) bool {
-	line = strings.TrimRight(line, "\r\n")
+	line = trimEOL(line)
 	if strings.IndexByte(line, '\n') >= 0 {
 		return false // an entry of several lines holds its own message
 	}
