@@ -15,6 +15,7 @@ import (
 	"iter"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/faultline-dev/faultline/analysis/stack"
 	"github.com/faultline-dev/faultline/incident"
@@ -131,8 +132,10 @@ func (r *Reassembler) slotFor(key string) *slot {
 }
 
 type block struct {
-	parser  stack.Parser
-	lines   []string
+	parser stack.Parser
+	lines  []string
+	// text holds the copies of borrowed lines (see keep).
+	text    []byte
 	bytes   int
 	start   time.Time
 	last    time.Time
@@ -209,12 +212,38 @@ func (r *Reassembler) AddRefused(e incident.Event) {
 	r.refused = false
 }
 
-// keep returns line as a block may keep it.
-func (r *Reassembler) keep(line string) string {
-	if r.borrowed {
+// keep returns line as block b may keep it: a borrowed line is copied
+// into b's text.
+func (r *Reassembler) keep(b *block, line string) string {
+	if !r.borrowed {
+		return line
+	}
+	return b.keep(line)
+}
+
+// blockTextBytes bounds the lines a block copies into its text; past it,
+// each line is a copy of its own. A trace kept as an incident's sample
+// keeps its block's text alive: a long dump keeps only this much of it.
+const blockTextBytes = 16 << 10
+
+// keep copies line into b's text and returns the copy. The lines of a
+// trace were a third of the allocations of reading a crash storm, one
+// each; they now share a few. Bytes once written are never written again:
+// when the text is full a new one is started, and the lines copied into
+// the old one keep it alive.
+func (b *block) keep(line string) string {
+	if len(line) == 0 {
+		return ""
+	}
+	if b.bytes > blockTextBytes {
 		return strings.Clone(line)
 	}
-	return line
+	if cap(b.text)-len(b.text) < len(line) {
+		b.text = make([]byte, 0, max(2*cap(b.text), len(line), 512))
+	}
+	start := len(b.text)
+	b.text = append(b.text, line...)
+	return unsafe.String(&b.text[start], len(line))
 }
 
 // entryLines yields the lines of an entry of several lines, each read as
@@ -369,7 +398,7 @@ func (r *Reassembler) extend(b *block, e incident.Event, line string) {
 		}
 		return
 	}
-	b.lines = append(b.lines, r.keep(line))
+	b.lines = append(b.lines, r.keep(b, line))
 	b.bytes += len(line)
 }
 
@@ -383,22 +412,26 @@ func (r *Reassembler) open(st *slot, e incident.Event, line string) bool {
 		if !p.Start(line) {
 			continue
 		}
-		lines := []string{r.keep(line)}
-		prefaced := false
+		var pre string
 		if pf, ok := p.(stack.Prefaced); ok && pf.NeedsPreface(line) {
-			pre, afterIndented := r.preface(st, e)
+			var afterIndented bool
+			pre, afterIndented = r.preface(st, e)
 			if pre == "" || !pf.IsPreface(pre, afterIndented) {
 				continue
 			}
-			lines, prefaced = []string{strings.Clone(pre), lines[0]}, true
 		}
 		if st.open != nil {
 			r.close(st)
 		}
-		st.open = &block{
-			parser: p, lines: lines, bytes: len(line),
-			start: e.Time, last: e.Time, labels: e.Labels, origin: e.Origin, prefaced: prefaced,
+		b := &block{
+			parser: p, lines: make([]string, 0, 16), bytes: len(line),
+			start: e.Time, last: e.Time, labels: e.Labels, origin: e.Origin, prefaced: pre != "",
 		}
+		if pre != "" {
+			b.lines = append(b.lines, b.keep(pre))
+		}
+		b.lines = append(b.lines, r.keep(b, line))
+		st.open = b
 		r.openBlocks++
 		r.stats.OpenStreams = max(r.stats.OpenStreams, r.openBlocks)
 		return true

@@ -326,7 +326,15 @@ func TestManyLabelSets(t *testing.T) {
 // The traces must be the same: every line a block keeps was copied, and a
 // refused line is never one that starts a trace.
 func TestAddBorrowedKeepsCopies(t *testing.T) {
-	streams := map[string][]string{"cart": strings.Split(goPanic, "\n"), "shop": strings.Split(pyTrace, "\n")}
+	// deep is a trace long enough that a block's text fills up, starts
+	// over, and is then left for copies of their own (blockTextBytes).
+	var deep strings.Builder
+	deep.WriteString("panic: deep\n\ngoroutine 1 [running]:\n")
+	for i := range 400 {
+		fmt.Fprintf(&deep, "main.step%d(...)\n\t/build/src/cart/steps.go:%d +0x1d\n", i, i+1)
+	}
+	streams := map[string][]string{"cart": strings.Split(goPanic, "\n"), "shop": strings.Split(pyTrace, "\n"),
+		"deep": strings.Split(strings.TrimSuffix(deep.String(), "\n"), "\n")}
 	noise := "GET /healthz 200"
 	const (
 		plain = iota
@@ -356,8 +364,8 @@ func TestAddBorrowedKeepsCopies(t *testing.T) {
 				buf[i] = 'X'
 			}
 		}
-		cart, shop := map[string]string{"service": "cart"}, map[string]string{"service": "shop"}
-		for i := 0; i < max(len(streams["cart"]), len(streams["shop"])); i++ {
+		cart, shop, deepL := map[string]string{"service": "cart"}, map[string]string{"service": "shop"}, map[string]string{"service": "deep"}
+		for i := 0; i < len(streams["deep"]); i++ {
 			if i < len(streams["cart"]) {
 				add(cart, streams["cart"][i])
 			}
@@ -365,14 +373,15 @@ func TestAddBorrowedKeepsCopies(t *testing.T) {
 			if i < len(streams["shop"]) {
 				add(shop, streams["shop"][i])
 			}
+			add(deepL, streams["deep"][i])
 		}
 		r.Flush()
 		sort.Slice(got, func(i, j int) bool { return got[i].Labels["service"] < got[j].Labels["service"] })
 		return got
 	}
 	want := run(plain)
-	if len(want) != 2 {
-		t.Fatalf("Add read %d traces, want 2", len(want))
+	if len(want) != 3 || len(want[1].Trace.Frames) != 400 {
+		t.Fatalf("Add read %d traces, want 3, the deep one of 400 frames", len(want))
 	}
 	if got := run(borrowAll); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("AddBorrowed read\n%v\nAdd read\n%v", got, want)

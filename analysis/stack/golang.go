@@ -632,6 +632,12 @@ func goroutineID(header string) int {
 	return n
 }
 
+// frameCap is the capacity a trace's frames start with when n lines are
+// left to read: one allocation for the frames of most traces (half the
+// lines of a stack are frames, or fewer), without reserving the room of a
+// whole dump of many goroutines for each of them.
+func frameCap(n int) int { return min(n/2+1, 64) }
+
 // readFrames reads function/file line pairs from lines[i:] into g until the
 // next header, returning the index of the line that ended the stack.
 func readFrames(lines []string, i int, g *goroutine) int {
@@ -653,6 +659,9 @@ func readFrames(lines []string, i int, g *goroutine) int {
 				g.problems = append(g.problems, "frame "+quoteShort(f.Function)+" has no file line (torn trace?)")
 			}
 			f.Library = isLibrary(f.Package, f.Path)
+			if g.frames == nil {
+				g.frames = make([]incident.Frame, 0, frameCap(len(lines)-i))
+			}
 			g.frames = append(g.frames, f)
 		case isFileLine(l):
 			g.problems = append(g.problems, "file line "+quoteShort(l[1:])+" has no function line")

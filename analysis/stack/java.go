@@ -145,7 +145,7 @@ type javaSegment struct {
 func (Java) Parse(block []string) incident.Trace {
 	var segs []javaSegment
 	var problems []string
-	for _, raw := range block {
+	for i, raw := range block {
 		line := strings.TrimRight(raw, "\r\n")
 		t := skipIndent(line)
 		level := javaIndent(line)
@@ -156,6 +156,9 @@ func (Java) Parse(block []string) incident.Trace {
 				segs = append(segs, javaSegment{parent: -1})
 			}
 			s := &segs[len(segs)-1]
+			if s.trace.Frames == nil {
+				s.trace.Frames = make([]incident.Frame, 0, 2*frameCap(len(block)-i))
+			}
 			s.trace.Frames = append(s.trace.Frames, parseJavaFrame(t))
 		case isJavaMore(t):
 			if len(segs) > 0 {

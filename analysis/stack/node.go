@@ -255,6 +255,9 @@ func (Node) Parse(block []string) incident.Trace {
 		cur := &segs[len(segs)-1]
 		switch {
 		case nodeIsFrameLine(t):
+			if cur.trace.Frames == nil {
+				cur.trace.Frames = make([]incident.Frame, 0, 2*frameCap(len(block)-i))
+			}
 			cur.trace.Frames = append(cur.trace.Frames, nodeParseFrame(t))
 		case strings.HasPrefix(t, "[errors]: ["):
 			inErrors = true

@@ -177,7 +177,7 @@ func (p Python) Parse(block []string) incident.Trace {
 		return &segs[len(segs)-1]
 	}
 	newSeg := false
-	for _, raw := range block {
+	for i, raw := range block {
 		line := strings.TrimRight(raw, "\r\n")
 		t := skipIndent(line)
 		switch {
@@ -195,6 +195,9 @@ func (p Python) Parse(block []string) incident.Trace {
 		case len(t) != len(line):
 			if f, ok := parsePyFrame(t); ok {
 				s := cur()
+				if s.trace.Frames == nil {
+					s.trace.Frames = make([]incident.Frame, 0, frameCap(len(block)-i))
+				}
 				s.trace.Frames = append(s.trace.Frames, f)
 			} // else a source, caret or "[Previous line repeated]" line
 		default:
