@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faultline-dev/faultline/analysis/reassemble"
 	"github.com/faultline-dev/faultline/incident"
@@ -111,6 +112,16 @@ func TestFuncExtent(t *testing.T) {
 	if _, _, _, ok := funcExtent("go", goSrc, 1); ok {
 		t.Error("a line above every function has no extent")
 	}
+	// A class getter is a function of its own, not part of the method
+	// above it; an if block inside a method is not a declaration.
+	js := strings.Split("class Invoice {\n  constructor(order) {\n    this.order = order;\n  }\n\n  get vatRate() {\n    if (this.order) {\n      return VAT[this.order.region].vat;\n    }\n  }\n}\n", "\n")
+	if start, end, decl, ok := funcExtent("node", js, 8); !ok || start != 6 || end != 10 || decl != "get vatRate() {" {
+		t.Errorf("node getter: %d-%d %q %v", start, end, decl, ok)
+	}
+	java := strings.Split("class Quote {\n    Memo(String note) {\n        if (note != null) {\n            this.desk = note.strip();\n        }\n    }\n}\n", "\n")
+	if start, _, decl, ok := funcExtent("java", java, 4); !ok || start != 2 || decl != "Memo(String note) {" {
+		t.Errorf("java constructor around an if: %d %q %v", start, decl, ok)
+	}
 }
 
 // TestTouchedLines: a commit that only deletes lines (a dropped lock) must
@@ -207,6 +218,55 @@ func TestDeclName(t *testing.T) {
 	}
 }
 
+// TestRenamedFunction: a frame's function takes the name its declaration
+// has now, and only when the frame names that declaration.
+func TestRenamedFunction(t *testing.T) {
+	tests := []struct{ lang, function, was, now, want string }{
+		{"go", "github.com/acme/basket/cart.Total", "Total", "BasketTotal", "github.com/acme/basket/cart.BasketTotal"},
+		{"go", "github.com/acme/basket/cart.Total.func1", "Total", "Sum", "github.com/acme/basket/cart.Sum.func1"},
+		{"java", "com.acme.fx.Quote$Tag.<init>", "Tag", "Memo", "com.acme.fx.Quote$Memo.<init>"},
+		{"java", "com.acme.fx.Tag.<init>", "Tag", "Memo", "com.acme.fx.Memo.<init>"},
+		{"java", "com.acme.fx.Quote.<init>", "Tag", "Memo", "com.acme.fx.Quote.<init>"},
+		{"java", "com.acme.fx.Rates.lambda$apply$0", "apply", "applyAll", "com.acme.fx.Rates.lambda$apply$0"},
+		{"java", "com.acme.fx.Rates.parse", "parse", "parseLine", "com.acme.fx.Rates.parseLine"},
+		{"node", "get vatRate [as vatRate]", "vatRate", "taxRate", "get taxRate [as taxRate]"},
+		{"node", "Router.handle [as handle_request]", "handle", "dispatch", "Router.dispatch [as handle_request]"},
+		{"node", "new Invoice", "constructor", "constructor", "new Invoice"},
+	}
+	for _, tt := range tests {
+		if got := renamedFunction(tt.lang, tt.function, tt.was, tt.now); got != tt.want {
+			t.Errorf("renamedFunction(%s, %q, %q, %q) = %q, want %q", tt.lang, tt.function, tt.was, tt.now, got, tt.want)
+		}
+	}
+}
+
+// TestRenumberedInit: a Go package initializer takes the number it has at
+// HEAD when a func init is added or removed above it in its file.
+func TestRenumberedInit(t *testing.T) {
+	deployed := strings.Split("package tariff\n\nfunc init() {\n\tload()\n}\n", "\n")
+	head := strings.Split("package tariff\n\nfunc init() {\n\tfuel()\n}\n\nfunc init() {\n\tload()\n}\n", "\n")
+	tests := []struct {
+		function string
+		old, cur []string
+		oldStart int
+		newStart int
+		want     string
+		ok       bool
+	}{
+		{"github.com/acme/zonetariffs/tariff.init.0", deployed, head, 3, 7, "github.com/acme/zonetariffs/tariff.init.1", true},
+		{"github.com/acme/zonetariffs/tariff.init.2.func1", deployed, head, 3, 7, "github.com/acme/zonetariffs/tariff.init.3.func1", true},
+		{"github.com/acme/zonetariffs/tariff.init.1", head, deployed, 7, 3, "github.com/acme/zonetariffs/tariff.init.0", true},
+		{"main.main", deployed, head, 3, 7, "", false},
+		{"github.com/acme/zonetariffs/tariff.(*T).init", deployed, head, 3, 7, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := renumberedInit(tt.function, tt.old, tt.oldStart, tt.cur, tt.newStart)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("renumberedInit(%q) = %q, %v; want %q, %v", tt.function, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
 func TestVersionRefs(t *testing.T) {
 	got := strings.Join(versionRefs("billing", "1.4.0"), " ")
 	want := "1.4.0 billing/1.4.0 billing/v1.4.0 billing-1.4.0 billing-v1.4.0 billing@1.4.0 billing@v1.4.0"
@@ -218,5 +278,128 @@ func TestVersionRefs(t *testing.T) {
 	}
 	if got := versionRefs("", "1.4.0"); len(got) != 1 {
 		t.Errorf("without a service: %v", got)
+	}
+}
+
+// TestGroupKeepsDetailedMessage: the group's sample is its newest
+// occurrence, unless that one only names its error type where an older one
+// says what failed (the JVM replays a failed static initializer as a bare
+// "java.lang.NullPointerException" after the first, helpful, message).
+func TestGroupKeepsDetailedMessage(t *testing.T) {
+	const npe = "java.lang.NullPointerException"
+	helpful := npe + `: Cannot invoke "String.toUpperCase()" because the return value of "java.lang.System.getenv(String)" is null`
+	at := time.Date(2027, 6, 2, 1, 0, 0, 0, time.UTC)
+	occ := func(min int, msg string) reassemble.Occurrence {
+		return reassemble.Occurrence{Time: at.Add(time.Duration(min) * time.Minute),
+			Trace: incident.Trace{Language: "java", ErrorType: npe, Message: msg}}
+	}
+	tests := []struct {
+		name string
+		msgs []string
+		want string
+	}{
+		{"replay after the helpful message", []string{helpful, npe, npe}, helpful},
+		{"only bare messages", []string{npe, npe}, npe},
+		{"bare first, then detail", []string{npe, helpful}, helpful},
+		{"newer detail wins", []string{helpful, npe + ": other"}, npe + ": other"},
+	}
+	for _, tt := range tests {
+		g := &group{versions: map[string]*versionSample{}, buckets: map[int64]int{}}
+		for i, m := range tt.msgs {
+			g.add(occ(i, m), "v1")
+		}
+		if got := g.versions["v1"].occ.Trace.Message; got != tt.want {
+			t.Errorf("%s: sample message %q, want %q", tt.name, got, tt.want)
+		}
+		if g.count != len(tt.msgs) {
+			t.Errorf("%s: count %d", tt.name, g.count)
+		}
+	}
+}
+
+// TestGoClosurePath: a line in a Go function literal is named as the
+// compiler numbers closures, per enclosing function and in source order,
+// and a frame takes the number its closure has at HEAD.
+func TestGoClosurePath(t *testing.T) {
+	src := []byte(`package closer
+
+func (c *Closer) Close(period string) (err error) {
+	defer func() {
+		log(err)
+	}()
+	defer func() {
+		c.closes[period]++
+	}()
+	go func() {
+		work(func() {
+			panic("x")
+		})
+	}()
+	return nil
+}
+
+func other() {
+	f := func() {}
+	f()
+}
+`)
+	tests := []struct {
+		line int
+		want string
+	}{
+		{5, "func1"}, {8, "func2"}, {11, "func3"}, {12, "func3.1"}, {15, ""}, {19, "func1"}, {1, ""},
+	}
+	for _, tt := range tests {
+		if got := goClosurePath(src, tt.line); got != tt.want {
+			t.Errorf("line %d: %q, want %q", tt.line, got, tt.want)
+		}
+	}
+	renames := []struct{ function, was, now, want string }{
+		{"github.com/acme/monthclose/internal/closer.(*Closer).Close.func1", "func1", "func2", "github.com/acme/monthclose/internal/closer.(*Closer).Close.func2"},
+		{"main.run.func2.1", "func2.1", "func3.1", "main.run.func3.1"},
+		{"main.run.func1", "func1", "", "main.run.func1"},
+		{"main.run", "func1", "func2", "main.run"},
+		{"main.run.func11", "func1", "func2", "main.run.func11"},
+	}
+	for _, r := range renames {
+		if got := renumberedClosure(r.function, r.was, r.now); got != r.want {
+			t.Errorf("renumberedClosure(%q, %q, %q) = %q, want %q", r.function, r.was, r.now, got, r.want)
+		}
+	}
+}
+
+// TestRenamedClass: a Java or Node frame names the class it runs in; when
+// the class around the line was renamed, the frame takes the new name.
+func TestRenamedClass(t *testing.T) {
+	java := strings.Split("package com.acme.fx;\n\npublic class Quote {\n    static final class Memo {\n        private final String desk;\n\n        String format() {\n            return desk.strip();\n        }\n    }\n\n    double usd() {\n        return 1;\n    }\n}\n", "\n")
+	js := strings.Split("'use strict';\n\nexport class Bill {\n  constructor(order) {\n    this.id = order.id;\n  }\n}\n", "\n")
+	classes := []struct {
+		lines []string
+		line  int
+		want  string
+	}{
+		{java, 8, "Memo"}, {java, 13, "Quote"}, {java, 1, ""}, {js, 5, "Bill"}, {js, 1, ""},
+	}
+	for _, c := range classes {
+		if got := enclosingClass(c.lines, c.line); got != c.want {
+			t.Errorf("enclosingClass(line %d) = %q, want %q", c.line, got, c.want)
+		}
+	}
+	tests := []struct{ lang, function, was, now, want string }{
+		{"java", "com.acme.fx.Quote$Tag.format", "Tag", "Memo", "com.acme.fx.Quote$Memo.format"},
+		{"java", "com.acme.fx.Quote$Tag.<init>", "Tag", "Memo", "com.acme.fx.Quote$Memo.<init>"},
+		{"java", "com.acme.fx.Tag.lambda$format$0", "Tag", "Memo", "com.acme.fx.Memo.lambda$format$0"},
+		{"java", "com.acme.fx.Quote.format", "Tag", "Memo", "com.acme.fx.Quote.format"},
+		{"java", "com.acme.fx.Tags.format", "Tag", "Memo", "com.acme.fx.Tags.format"},
+		{"node", "new Invoice", "Invoice", "Bill", "new Bill"},
+		{"node", "Invoice.render", "Invoice", "Bill", "Bill.render"},
+		{"node", "async Invoice.render", "Invoice", "Bill", "async Bill.render"},
+		{"node", "InvoiceView.render", "Invoice", "Bill", "InvoiceView.render"},
+		{"go", "main.Invoice.render", "Invoice", "Bill", "main.Invoice.render"},
+	}
+	for _, tt := range tests {
+		if got := renamedClass(tt.lang, tt.function, tt.was, tt.now); got != tt.want {
+			t.Errorf("renamedClass(%s, %q, %q, %q) = %q, want %q", tt.lang, tt.function, tt.was, tt.now, got, tt.want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -618,7 +619,10 @@ func (a *Analyzer) carriedColumn(ctx context.Context, deployed string, f inciden
 // deployed commit (the declaration around the line then has another
 // name), in which case the new name replaces the old one in it
 // ("limits.Check" becomes "limits.CheckDaily"), so hovers and the JSON
-// name what the user finds in the file.
+// name what the user finds in the file. Names the compiler derives are
+// carried too: a Go closure's or package initializer's number
+// ("Close.func1" -> "Close.func2", "init.0" -> "init.1") and the class a
+// Java or Node frame names ("Quote$Tag.<init>" -> "Quote$Memo.<init>").
 func (a *Analyzer) headFunction(ctx context.Context, lang, deployed string, f incident.MappedFrame) string {
 	if f.LineStatus != gitrepo.StatusMoved && f.LineStatus != gitrepo.StatusUnchanged ||
 		deployed == "" || a.cfg.Repo == nil || f.RepoPathAtDeploy == "" || a.cfg.Root == "" {
@@ -628,7 +632,8 @@ func (a *Analyzer) headFunction(ctx context.Context, lang, deployed string, f in
 	if err != nil {
 		return f.Function
 	}
-	_, _, oldDecl, ok := funcExtent(lang, splitLines(b), f.OriginalLine)
+	old := splitLines(b)
+	oldStart, _, oldDecl, ok := funcExtent(lang, old, f.OriginalLine)
 	if !ok {
 		return f.Function
 	}
@@ -636,21 +641,102 @@ func (a *Analyzer) headFunction(ctx context.Context, lang, deployed string, f in
 	if !ok {
 		return f.Function
 	}
-	_, _, newDecl, ok := funcExtent(lang, cur, f.Line)
+	newStart, _, newDecl, ok := funcExtent(lang, cur, f.Line)
 	if !ok {
 		return f.Function
 	}
-	was, now := declName(lang, oldDecl), declName(lang, newDecl)
-	i := strings.LastIndex(f.Function, was)
-	if was == "" || now == "" || was == now || i < 0 {
-		return f.Function
+	function := f.Function
+	if lang == "go" {
+		function = renumberedClosure(function, goClosurePath(b, f.OriginalLine), goClosurePath([]byte(strings.Join(cur, "\n")), f.Line))
+		if fn, ok := renumberedInit(function, old, oldStart, cur, newStart); ok {
+			return fn
+		}
+	}
+	function = renamedClass(lang, function, enclosingClass(old, f.OriginalLine), enclosingClass(cur, f.Line))
+	return renamedFunction(lang, function, declName(lang, oldDecl), declName(lang, newDecl))
+}
+
+// goInitDecl is a package initializer's declaration.
+var goInitDecl = regexp.MustCompile(`^func\s+init\s*\(\s*\)`)
+
+// renumberedInit renames a Go package initializer's frame after the
+// number it has at HEAD. The compiler names the package's init functions
+// init.0, init.1, ... in file and declaration order, so a func init added
+// above the one that panicked renumbers it: "tariff.init.0" at the
+// deployed commit is "tariff.init.1" now. The files before this one are
+// assumed to keep their number of initializers. ok is false when the frame
+// is not an initializer's (or one of its closures).
+func renumberedInit(function string, old []string, oldStart int, cur []string, newStart int) (string, bool) {
+	i := strings.LastIndex(function, ".init.")
+	if i < 0 || oldStart < 1 || newStart < 1 || !goInitDecl.MatchString(old[oldStart-1]) || !goInitDecl.MatchString(cur[newStart-1]) {
+		return "", false
+	}
+	digits := function[i+len(".init."):]
+	rest := ""
+	if j := strings.IndexByte(digits, '.'); j >= 0 {
+		digits, rest = digits[:j], digits[j:]
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || strings.Contains(function[:i], "(") {
+		return "", false
+	}
+	inits := func(lines []string, before int) int {
+		c := 0
+		for _, l := range lines[:before-1] {
+			if goInitDecl.MatchString(l) {
+				c++
+			}
+		}
+		return c
+	}
+	offset := n - inits(old, oldStart) // initializers of the files before
+	if offset < 0 {
+		return "", false
+	}
+	return function[:i] + ".init." + strconv.Itoa(offset+inits(cur, newStart)) + rest, true
+}
+
+// renamedFunction returns a frame's function name with the declaration's
+// old name was replaced by its name now, or the name unchanged when the
+// frame does not name that declaration.
+func renamedFunction(lang, function, was, now string) string {
+	if was == "" || now == "" || was == now {
+		return function
+	}
+	// A Java constructor frame names its class: the declaration
+	// "Memo(String note) {" of a class renamed from Tag turns
+	// "com.acme.Quote$Tag.<init>" into "com.acme.Quote$Memo.<init>" (the
+	// "$" of a nested class is not part of the name).
+	if lang == "java" && strings.HasSuffix(function, ".<init>") {
+		class := strings.TrimSuffix(function, ".<init>")
+		i := strings.LastIndexAny(class, ".$") + 1
+		if class[i:] != was {
+			return function
+		}
+		return class[:i] + now + ".<init>"
+	}
+	// A Node accessor frame names the property twice, "get vatRate [as
+	// vatRate]": both are the declaration's name. Another alias is the
+	// property the caller used ("Router.handle [as handle_request]").
+	if lang == "node" {
+		if base, alias, ok := strings.Cut(function, " [as "); ok {
+			r := renamedFunction(lang, base, was, now)
+			if r != base && alias == was+"]" {
+				alias = now + "]"
+			}
+			return r + " [as " + alias
+		}
+	}
+	i := strings.LastIndex(function, was)
+	if i < 0 {
+		return function
 	}
 	// The old name must be the frame's function name, whole: not a
 	// closure's or a lambda's enclosing name matched by chance.
-	if end := i + len(was); end < len(f.Function) && isIdentByte(f.Function[end]) || i > 0 && isIdentByte(f.Function[i-1]) {
-		return f.Function
+	if end := i + len(was); end < len(function) && isIdentByte(function[end]) || i > 0 && isIdentByte(function[i-1]) {
+		return function
 	}
-	return f.Function[:i] + now + f.Function[i+len(was):]
+	return function[:i] + now + function[i+len(was):]
 }
 
 // declNameRe finds the declared name in a declaration line that declRe

@@ -175,7 +175,9 @@ func (g *group) add(o reassemble.Occurrence, version string) {
 	}
 	if !o.Time.Before(vs.last) {
 		vs.last = o.Time
-		vs.occ = o // the most recent occurrence explains the code closest to HEAD
+		if !bareMessage(o.Trace, vs.occ.Trace) {
+			vs.occ = o // the most recent occurrence explains the code closest to HEAD
+		}
 	}
 	for _, id := range o.TraceIDs {
 		if len(g.traceIDs) >= maxTraceIDs {
@@ -189,6 +191,15 @@ func (g *group) add(o reassemble.Occurrence, version string) {
 	if _, ok := g.buckets[b]; ok || len(g.buckets) < maxBuckets {
 		g.buckets[b]++
 	}
+}
+
+// bareMessage reports whether a newer trace says only its error type
+// where the sample says what failed: the JVM's replay of a failed static
+// initializer ("java.lang.NullPointerException") after the helpful message
+// of the first failure. The sample keeps the message the fix rules read.
+func bareMessage(newer, sample incident.Trace) bool {
+	return newer.ErrorType == sample.ErrorType && strings.TrimSpace(newer.Message) == newer.ErrorType &&
+		strings.TrimSpace(sample.Message) != sample.ErrorType
 }
 
 // newestVersion is the version seen last: its sample is mapped to HEAD.

@@ -74,13 +74,51 @@ func siblingFiles(fset *token.FileSet, dir fs.FS, self, pkgName string) []*ast.F
 
 // emptyImporter returns empty packages: the rules need the types the
 // package declares, not those of its dependencies, and loading those would
-// cost a build.
+// cost a build. A few standard functions that return slices are declared
+// (stdStubs), so that `kv := strings.Split(s, ":")` is known to be one and
+// its index can be bounds-checked.
 type emptyImporter struct{}
 
 func (emptyImporter) Import(p string) (*types.Package, error) {
+	if src, ok := stdStubs[p]; ok {
+		fset := token.NewFileSet()
+		if f, err := parser.ParseFile(fset, p+".go", src, 0); err == nil {
+			conf := types.Config{Error: func(error) {}}
+			if pkg, err := conf.Check(p, fset, []*ast.File{f}, nil); err == nil {
+				return pkg, nil
+			}
+		}
+	}
 	pkg := types.NewPackage(p, path.Base(p))
 	pkg.MarkComplete()
 	return pkg, nil
+}
+
+// stdStubs declares the standard functions and variables returning slices
+// that crashing code most often indexes without a length check.
+var stdStubs = map[string]string{
+	"strings": `package strings
+func Split(s, sep string) []string
+func SplitN(s, sep string, n int) []string
+func SplitAfter(s, sep string) []string
+func SplitAfterN(s, sep string, n int) []string
+func Fields(s string) []string
+func FieldsFunc(s string, f func(rune) bool) []string
+`,
+	"bytes": `package bytes
+func Split(s, sep []byte) [][]byte
+func SplitN(s, sep []byte, n int) [][]byte
+func Fields(s []byte) [][]byte
+`,
+	"os": `package os
+var Args []string
+`,
+	"flag": `package flag
+func Args() []string
+`,
+	"path/filepath": `package filepath
+func SplitList(path string) []string
+`,
 }
 
 func (g *goFile) line(n ast.Node) int { return g.fset.Position(n.Pos()).Line }

@@ -6,13 +6,31 @@ import (
 )
 
 var (
-	javaDecl      = regexp.MustCompile(`^((?:final\s+)?([\w.]+(?:<[\w.<>?, ]*>)?(?:\[\])*)\s+(\w+)\s*=\s*)(.+);$`)
+	javaDecl      = regexp.MustCompile(`^((?:(?:private|protected|public|static|final|transient|volatile)\s+)*([\w.]+(?:<[\w.<>?, ]*>)?(?:\[\])*)\s+(\w+)\s*=\s*)(.+);$`)
 	javaReturn    = regexp.MustCompile(`^return\s+(.+);$`)
 	javaMethod    = regexp.MustCompile(`^\s*(?:(?:public|protected|private|static|final|synchronized|abstract)\s+)*(?:<[^>]+>\s+)?([\w.]+(?:<[\w.<>?, ]*>)?(?:\[\])*)\s+\w+\s*\([^)]*\)\s*(?:throws\s+[\w.,\s]+)?\{?\s*$`)
 	javaNullValue = regexp.MustCompile(`because the return value of "(?:[\w$]+\.)*([\w$]+)\([^"]*\)" is null`)
 	javaNullName  = regexp.MustCompile(`because "([\w.$]+)" is null`)
 	javaIndexMsg  = regexp.MustCompile(`Index (-?\d+) out of bounds for length (\d+)`)
+	// javaStreamStep is a chained stream step on its own line whose
+	// argument is a lambda: ".forEach(kv -> ...", ".map((e) -> ...".
+	javaStreamStep = regexp.MustCompile(`^\.(?:map|mapToInt|mapToLong|mapToDouble|mapToObj|flatMap|forEach|forEachOrdered|peek|filter|anyMatch|allMatch|noneMatch|takeWhile|dropWhile)\(\s*(?:\(\s*([A-Za-z_$][\w$]*)\s*\)|([A-Za-z_$][\w$]*))\s*->`)
+	// javaAssign is an assignment to a field or variable declared
+	// elsewhere: "this.desk = ...;", "total = ...;".
+	javaAssign = regexp.MustCompile(`^((?:this\.)?([A-Za-z_$][\w$]*)\s*=\s*)([^=].*);$`)
 )
+
+// javaFinalType returns the declared type of a final field or variable
+// named name in src ("private final String desk;"), or "".
+func javaFinalType(src []byte, name string) string {
+	re := regexp.MustCompile(`(?m)^\s*((?:(?:private|protected|public|static|final|volatile|transient)\s+)*)([\w.]+(?:<[\w.<>?, ]*>)?(?:\[\])*)\s+` + regexp.QuoteMeta(name) + `\s*[;=]`)
+	for _, m := range re.FindAllSubmatch(src, -1) {
+		if regexp.MustCompile(`\bfinal\b`).Match(m[1]) {
+			return string(m[2])
+		}
+	}
+	return ""
+}
 
 // javaDefault is the fallback value of a Java type: 0 and false for
 // primitives, "" for String (a missing text reads as empty, as most callers
@@ -33,6 +51,22 @@ func javaDefault(typ string) string {
 // ok is false: a declaration or return takes the type's default through a
 // conditional expression, any other statement is wrapped in `if (ok)`.
 func javaGuarded(in Input, l *textLine, ok string) ([]byte, error) {
+	// A stream step whose lambda fails on its element: filter the
+	// elements out one step before (".filter(kv -> kv.length > 1)"), which
+	// keeps the chain whatever the step returns.
+	if m := javaStreamStep.FindStringSubmatch(l.code); m != nil {
+		param := m[1] + m[2]
+		if strings.HasPrefix(ok, param+".") || strings.HasPrefix(ok, param+" ") {
+			return replaceRange(l.src, l.start, l.start, l.indent+".filter("+param+" -> "+ok+")\n"), nil
+		}
+	}
+	// An assignment to a final field (in a constructor) must assign on
+	// every path: it takes the type's default through a conditional.
+	if m := javaAssign.FindStringSubmatch(l.code); m != nil {
+		if typ := javaFinalType(in.Content, m[2]); typ != "" {
+			return l.replace(m[1] + ok + " ? " + m[3] + " : " + javaDefault(typ) + ";"), nil
+		}
+	}
 	if m := javaDecl.FindStringSubmatch(l.code); m != nil && !strings.HasPrefix(l.code, "return ") {
 		return l.replace(m[1] + ok + " ? " + m[4] + " : " + javaDefault(m[2]) + ";"), nil
 	}

@@ -88,6 +88,15 @@ func (pyZeroDiv) Fix(in Input) (Change, error) {
 	if len(divisors) == 0 {
 		return Change{}, notApplicable("no divisor on line %d", in.Line)
 	}
+	if len(divisors) == 1 {
+		d := divisors[0]
+		if text, ok, err := pyComprehensionFilter(l.text, d, d+" != 0"); err != nil {
+			return Change{}, err
+		} else if ok {
+			return Change{Title: "Skip the items whose " + d + " is 0",
+				Content: replaceRange(in.Content, l.start, l.end, text)}, nil
+		}
+	}
 	conds := make([]string, len(divisors))
 	for i, d := range divisors {
 		conds[i] = d + " == 0"
@@ -130,6 +139,12 @@ func (pyNoneAttr) Fix(in Input) (Change, error) {
 	}
 	if recv == "" {
 		return Change{}, notApplicable("no .%s on line %d", m[1], in.Line)
+	}
+	if text, ok, err := pyComprehensionFilter(l.text, recv, recv+" is not None"); err != nil {
+		return Change{}, err
+	} else if ok {
+		return Change{Title: "Skip the items whose " + recv + " is None",
+			Content: replaceRange(in.Content, l.start, l.end, text)}, nil
 	}
 	out, err := pyGuard(in, l, recv+" is None")
 	if err != nil {
@@ -270,4 +285,78 @@ func numericDefault(src []byte, name string) string {
 		}
 	}
 	return ", 0"
+}
+
+var (
+	pyCompFor = regexp.MustCompile(`\b(?:async\s+)?for\s+([\w\s,()]+?)\s+in\b`)
+	pyLambda  = regexp.MustCompile(`\blambda\s*([\w\s,*=]*):`)
+)
+
+// pyComprehensionFilter handles an expression whose root name is bound on
+// the line itself, by a comprehension or a generator expression
+// (`sum(p.weight.kg for p in self.parcels)`) or a lambda: a guard
+// before the line cannot see that name. For a comprehension it adds
+// `if cond` to it, skipping the items that fail (ok=true); for a lambda it
+// gives up with an error.
+func pyComprehensionFilter(line, expr, cond string) (string, bool, error) {
+	root := expr
+	if i := strings.IndexAny(root, ".[("); i >= 0 {
+		root = root[:i]
+	}
+	binds := func(names string) bool {
+		for _, f := range strings.FieldsFunc(names, func(r rune) bool { return !isAlnum(byte(r)) && r != '_' }) {
+			if f == root {
+				return true
+			}
+		}
+		return false
+	}
+	for _, m := range pyLambda.FindAllStringSubmatchIndex(line, -1) {
+		if !inString(line, m[0]) && binds(line[m[2]:m[3]]) {
+			return "", false, notApplicable("%s is a lambda's parameter", root)
+		}
+	}
+	for _, m := range pyCompFor.FindAllStringSubmatchIndex(line, -1) {
+		if inString(line, m[0]) || !binds(line[m[2]:m[3]]) {
+			continue
+		}
+		// The comprehension ends at the bracket that closes around it.
+		depth := 0
+		var quote byte
+		for i := m[1]; i < len(line); i++ {
+			c := line[i]
+			switch {
+			case quote != 0:
+				if c == '\\' {
+					i++
+				} else if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '(' || c == '[' || c == '{':
+				depth++
+			case c == ')' || c == ']' || c == '}':
+				if depth == 0 {
+					at := i
+					for at > 0 && line[at-1] == ' ' {
+						at--
+					}
+					join := " if "
+					// An `if` clause already filters: extend it, unless
+					// `or` would bind looser than the added `and`.
+					if c := strings.LastIndex(line[m[1]:at], " if "); c >= 0 && !inString(line, m[1]+c) &&
+						!strings.Contains(line[m[1]+c:at], " or ") && !strings.Contains(line[m[1]+c:at], " for ") {
+						join = " and "
+					}
+					return line[:at] + join + cond + line[at:], true, nil
+				}
+				depth--
+			case c == '#':
+				return "", false, nil
+			}
+		}
+		return "", false, nil
+	}
+	return "", false, nil
 }

@@ -132,6 +132,8 @@ func TestFuncName(t *testing.T) {
 		{"go", "github.com/acme/shop/cart.Cart.Total", "Total", false},
 		{"java", "com.acme.Cart.lambda$total$0", "total", false},
 		{"java", "com.acme.Cart$Item.<init>", "Item", true},
+		{"java", "com.acme.fx.Rates.<clinit>", "Rates", true},
+		{"java", "com.acme.Quote$Memo.<clinit>", "Memo", true},
 		{"java", "com.acme.CartKt.total$default", "total", false},
 		{"python", "total", "total", false},
 		{"python", "<module>", "", false},
@@ -139,11 +141,41 @@ func TestFuncName(t *testing.T) {
 		{"node", "new Cart", "Cart", true},
 		{"node", "Object.<anonymous>", "", false},
 		{"node", "Router.handle [as handle_request]", "handle", false},
+		{"node", "get vatRate [as vatRate]", "vatRate", false},
+		{"node", "set v [as v]", "v", false},
+		{"node", "get total", "total", false},
 	}
 	for _, c := range cases {
 		name, ctor := funcName(c.lang, c.fn)
 		if name != c.name || ctor != c.ctor {
 			t.Errorf("funcName(%s, %q) = %q,%v; want %q,%v", c.lang, c.fn, name, ctor, c.name, c.ctor)
+		}
+	}
+}
+
+// TestDefiner: the definition a frame's function names is found in the
+// file that holds it, including the synthetic frames of a class's
+// initializers and of a Python class body run at import.
+func TestDefiner(t *testing.T) {
+	cases := []struct {
+		lang, fn, src string
+		want          bool
+	}{
+		{"java", "com.acme.fx.Rates.<clinit>", "public final class Rates {\n    static { load(); }\n}\n", true},
+		{"java", "com.acme.fx.Rates.<clinit>", "public final class Quote {\n}\n", false},
+		{"python", "Limits", "import os\n\nclass Limits:\n    RAW = os.environ['X']\n", true},
+		{"python", "total", "def total(cart):\n    return 0\n", true},
+		{"python", "Limits", "def limits():\n    pass\n", false},
+		{"node", "get vatRate [as vatRate]", "class Invoice {\n  get vatRate() {\n    return 1;\n  }\n}\n", true},
+	}
+	for _, c := range cases {
+		d := newDefiner(c.lang, c.fn)
+		if d == nil {
+			t.Errorf("%s %q: nothing to look for", c.lang, c.fn)
+			continue
+		}
+		if got := d.in([]byte(c.src)); got != c.want {
+			t.Errorf("%s %q in %q = %v, want %v", c.lang, c.fn, c.src, got, c.want)
 		}
 	}
 }

@@ -65,6 +65,10 @@ func funcName(language, fn string) (name string, ctor bool) {
 			fn = fn[:i]
 		}
 		name = lastDot(fn)
+		// An accessor: "get total [as total]", "Invoice.set total".
+		for _, kw := range []string{"get ", "set "} {
+			name = strings.TrimPrefix(name, kw)
+		}
 	}
 	if len(name) > maxName || !ident.MatchString(name) {
 		return "", false
@@ -103,15 +107,16 @@ func goFuncName(fn string) string {
 }
 
 // javaFuncName: "com.acme.Cart.total" -> "total"; "lambda$total$0" ->
-// "total"; "com.acme.Cart.<init>" -> ("Cart", ctor).
+// "total"; "com.acme.Cart.<init>" and "com.acme.Cart.<clinit>" -> ("Cart",
+// ctor): both are code of the class declaration.
 func javaFuncName(fn string) (string, bool) {
 	if i := strings.IndexByte(fn, '('); i >= 0 {
 		fn = fn[:i]
 	}
 	method := lastDot(fn)
 	switch {
-	case method == "<init>":
-		cls := lastDot(strings.TrimSuffix(fn, ".<init>"))
+	case method == "<init>" || method == "<clinit>": // constructor, static initializer
+		cls := lastDot(strings.TrimSuffix(strings.TrimSuffix(fn, ".<init>"), ".<clinit>"))
 		if i := strings.LastIndexByte(cls, '$'); i >= 0 {
 			cls = cls[i+1:]
 		}
@@ -175,7 +180,8 @@ func definitionPattern(language, name string, ctor bool) *regexp.Regexp {
 	case language == "go":
 		expr = `(?m)^func\s*(?:\([^)]*\)\s*)?` + n + `\s*[\[(]`
 	case language == "python":
-		expr = `(?m)^\s*(?:async\s+)?def\s+` + n + `\s*\(`
+		// A frame in a class body (run at import) is named after the class.
+		expr = `(?m)^\s*(?:(?:async\s+)?def\s+` + n + `\s*\(|class\s+` + n + `\b)`
 	case language == "java" || language == "kotlin":
 		expr = `(?m)(?:\bfun\s+(?:<[^>]*>\s*)?(?:[\w.]+\.)?` + n + `\s*\()|(?:([\w$]+)(?:<[^;{}()]*>)?(?:\[\])*\s+` + n + `\s*\()`
 	case language == "node":

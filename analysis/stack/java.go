@@ -199,6 +199,7 @@ func javaNewSegment(segs []javaSegment, header string, level int, cause bool) ja
 		}
 	}
 	s.trace.Language = "java"
+	header = javaUnwrapInitReplay(header)
 	s.trace.Message = header
 	s.trace.ErrorType = javaErrorType(header)
 	if s.trace.ErrorType == "" {
@@ -252,6 +253,29 @@ func javaAssemble(segs []javaSegment, problems []string) incident.Trace {
 		tr.Problems = append(tr.Problems, "no frames")
 	}
 	return tr
+}
+
+// javaInitReplay opens the cause the JVM (17+) gives the
+// NoClassDefFoundError thrown on every use of a class whose static
+// initializer failed: "java.lang.ExceptionInInitializerError: Exception
+// java.lang.NullPointerException: msg [in thread "main"]", with the first
+// failure's frames.
+const javaInitReplay = "java.lang.ExceptionInInitializerError: Exception "
+
+// javaUnwrapInitReplay returns the failure a replayed initializer error
+// records ("java.lang.NullPointerException: msg"), so that every later use
+// of the broken class groups with the first failure; other headers are
+// returned unchanged.
+func javaUnwrapInitReplay(h string) string {
+	if !strings.HasPrefix(h, javaInitReplay) || !strings.HasSuffix(h, `"]`) {
+		return h
+	}
+	inner := h[len(javaInitReplay):]
+	i := strings.LastIndex(inner, ` [in thread "`)
+	if i <= 0 || javaErrorType(inner[:i]) == "" {
+		return h
+	}
+	return inner[:i]
 }
 
 // javaStripThread removes `Exception in thread "name" ` from a header.

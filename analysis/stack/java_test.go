@@ -317,6 +317,57 @@ func TestJavaParseForms(t *testing.T) {
 	}
 }
 
+// TestJavaInitializerReplay: after a static initializer failed, each use
+// of the class throws NoClassDefFoundError whose cause replays the first
+// failure ("ExceptionInInitializerError: Exception X: msg [in thread
+// "main"]"); it must read as that failure, X with the same frames, so that
+// both group into one incident. The fixtures are real JDK 17 output.
+func TestJavaInitializerReplay(t *testing.T) {
+	tests := []struct {
+		file     string
+		errType  string
+		messages []string // of the first failure, then of the replay
+		top      string
+		frames   int
+	}{
+		{"clinit-replay-lambda.txt", "java.lang.ArrayIndexOutOfBoundsException", []string{
+			"java.lang.ArrayIndexOutOfBoundsException: Index 1 out of bounds for length 1",
+			"java.lang.ArrayIndexOutOfBoundsException: Index 1 out of bounds for length 1",
+		}, "Main$Rates.lambda$static$1", 12},
+		{"clinit-replay-npe.txt", "java.lang.NullPointerException", []string{
+			`java.lang.NullPointerException: Cannot invoke "String.toUpperCase()" because the return value of "java.lang.System.getenv(String)" is null`,
+			"java.lang.NullPointerException",
+		}, "com.acme.tax.TaxTable.<clinit>", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", "java", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			blocks := othersBlocks(Java{}, strings.Split(strings.TrimRight(string(b), "\n"), "\n"))
+			if len(blocks) != 2 {
+				t.Fatalf("%d blocks, want 2", len(blocks))
+			}
+			for i, bl := range blocks {
+				tr := Java{}.Parse(bl)
+				if tr.ErrorType != tc.errType || tr.Message != tc.messages[i] {
+					t.Errorf("block %d: %q / %q, want %q / %q", i, tr.ErrorType, tr.Message, tc.errType, tc.messages[i])
+				}
+				if len(tr.Frames) != tc.frames || tr.Frames[0].Function != tc.top {
+					t.Errorf("block %d: frames %+v", i, tr.Frames)
+				}
+				if len(tr.Chain) != 1 {
+					t.Errorf("block %d: chain %+v", i, tr.Chain)
+				}
+			}
+		})
+	}
+	if got := javaUnwrapInitReplay("java.lang.ExceptionInInitializerError"); got != "java.lang.ExceptionInInitializerError" {
+		t.Errorf("a plain header changed: %q", got)
+	}
+}
+
 func TestJavaCauseWithoutOwnFrames(t *testing.T) {
 	// A cause printing only "... N more" still gets the shared frames, and
 	// an oversized N is reported, not a panic.
