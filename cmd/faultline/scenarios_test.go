@@ -46,6 +46,8 @@ func TestScenarios(t *testing.T) {
 			}
 			if inc != nil && inc.Count == want.Count {
 				countOK++
+			} else if inc != nil {
+				t.Logf("%s: count %d, generator's %d", s.Name, inc.Count, want.Count)
 			}
 			if want.Column > 0 {
 				columnTotal++
