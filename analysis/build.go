@@ -14,6 +14,7 @@ import (
 
 	"github.com/faultline-dev/faultline/analysis/gitrepo"
 	"github.com/faultline-dev/faultline/analysis/pathmap"
+	"github.com/faultline-dev/faultline/analysis/stack"
 	"github.com/faultline-dev/faultline/incident"
 	"github.com/faultline-dev/faultline/internal/secret"
 )
@@ -54,8 +55,9 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 	deployed, how := a.deployedCommit(ctx, g.service, g.env, vs.version, vs.occ.Time)
 	inc.DeployedCommit = deployed
 	inc.Frames = a.mapFrames(ctx, g.service, tr, deployed, how)
-	for _, f := range inc.Frames {
-		if f.InApp && f.Mapped {
+	if i := a.locationFrame(ctx, &inc, deployed); i >= 0 {
+		f := inc.Frames[i]
+		{
 			inc.Location = &incident.Location{
 				File: f.File, Line: f.Line, Column: f.Column, Function: f.Function,
 				Status: f.LineStatus, Note: f.Note,
@@ -68,12 +70,69 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 				inc.Location.Column = a.carriedColumn(ctx, deployed, f)
 			}
 			inc.Location.Function = a.headFunction(ctx, inc.Language, deployed, f)
-			break
 		}
 	}
 	inc.RootCause = a.rootCause(ctx, &inc, head)
 	inc.RootCause.Evidence = append(inc.RootCause.Evidence, chainEvidence(tr)...)
 	return inc
+}
+
+// locationFrame is the index of the frame the incident points at: the
+// first in-app frame mapped to the workspace, -1 when there is none. A
+// stack overflow points at the recursive call instead, an in-app line that
+// repeats in the stack: its innermost frame is only where the last call
+// ran out of stack (a map lookup, a comparison, the for...of that fetched
+// an iterator). When several lines recur (A calls B calls A), the one a
+// commit changed last at the deployed commit is taken: the change that
+// closed the cycle.
+func (a *Analyzer) locationFrame(ctx context.Context, inc *incident.Incident, deployed string) int {
+	first := -1
+	for i, f := range inc.Frames {
+		if f.InApp && f.Mapped {
+			first = i
+			break
+		}
+	}
+	if first < 0 || !stack.IsStackOverflow(inc.ErrorType, inc.Message) {
+		return first
+	}
+	type site struct {
+		at, n int
+	}
+	sites := map[string]*site{}
+	var order []string
+	for i, f := range inc.Frames {
+		if !f.InApp || !f.Mapped || f.OriginalLine <= 0 {
+			continue
+		}
+		k := f.RepoPathAtDeploy + ":" + strconv.Itoa(f.OriginalLine)
+		if sites[k] == nil {
+			sites[k] = &site{at: i}
+			order = append(order, k)
+		}
+		sites[k].n++
+	}
+	var recurring []int
+	for _, k := range order {
+		if sites[k].n > 1 {
+			recurring = append(recurring, sites[k].at)
+		}
+	}
+	switch {
+	case len(recurring) == 0:
+		return first
+	case len(recurring) == 1 || a.cfg.Repo == nil || deployed == "":
+		return recurring[0]
+	}
+	best, bestTime := recurring[0], time.Time{}
+	for _, i := range recurring {
+		f := inc.Frames[i]
+		c, err := a.cfg.Repo.Blame(ctx, deployed, f.RepoPathAtDeploy, f.OriginalLine)
+		if err == nil && c.Time.After(bestTime) {
+			best, bestTime = i, c.Time
+		}
+	}
+	return best
 }
 
 // maxChainEvidence bounds the chained exceptions listed as evidence.

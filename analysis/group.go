@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/analysis/reassemble"
+	"github.com/faultline-dev/faultline/analysis/stack"
 	"github.com/faultline-dev/faultline/incident"
 )
 
@@ -37,6 +38,13 @@ func Fingerprint(tr incident.Trace) string {
 	h.Write([]byte(tr.Language))
 	h.Write([]byte{0})
 	h.Write([]byte(tr.ErrorType))
+	if cycle := recursionCycle(tr); len(cycle) > 0 {
+		for _, fn := range cycle {
+			h.Write([]byte{0})
+			h.Write([]byte(fn))
+		}
+		return hex.EncodeToString(h.Sum(nil))[:16]
+	}
 	n := 0
 	for _, f := range tr.Frames {
 		if f.Library {
@@ -108,6 +116,39 @@ func (m *identityMemo) get(service, env string, tr incident.Trace) identity {
 	}
 	m.ids[string(k)] = id
 	return id
+}
+
+// cycleFrames bounds the frames read for a recursion's cycle: a JVM prints
+// 1024 frames of it, Go 100, V8 10.
+const cycleFrames = 64
+
+// recursionCycle names a stack overflow by the application functions that
+// recur in its top frames, sorted: the overflow strikes wherever the last
+// call ran out of stack, so the top frames of one bug are a rotation of
+// its cycle (A.toJson, B.toJson, A.toJson... or B, A, B...), sometimes
+// under a call made once (a StringBuilder, a map lookup). Nil for any
+// other error, or when no function recurs.
+func recursionCycle(tr incident.Trace) []string {
+	if !stack.IsStackOverflow(tr.ErrorType, tr.Message) {
+		return nil
+	}
+	seen := map[string]int{}
+	for i, f := range tr.Frames {
+		if i == cycleFrames {
+			break
+		}
+		if !f.Library {
+			seen[stableFunction(f.Function)]++
+		}
+	}
+	var out []string
+	for fn, n := range seen {
+		if n > 1 {
+			out = append(out, fn)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // stableFunction drops from a function name what changes between builds

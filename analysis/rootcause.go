@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,9 +123,23 @@ func (a *Analyzer) suspects(ctx context.Context, inc *incident.Incident, head st
 	byCommit := map[string]*incident.Suspect{}
 	var order []string
 	n := 0
-	for _, f := range inc.Frames {
+	from := locationIndex(inc) // a stack overflow's location is below its top frames
+	blamed := map[string]bool{}
+	for _, f := range inc.Frames[from:] {
 		if !f.InApp || !f.Mapped || f.OriginalLine <= 0 {
 			continue
+		}
+		// A recursion repeats its lines: each is blamed (and named in the
+		// reasons) once. A repeat still takes its place among the frames
+		// blamed: a caller further down, changed by the last deploy, is
+		// no likelier the cause because the failing line recurs.
+		if k := f.RepoPathAtDeploy + ":" + strconv.Itoa(f.OriginalLine); blamed[k] {
+			if n++; n == suspectFrames {
+				break
+			}
+			continue
+		} else {
+			blamed[k] = true
 		}
 		path := f.RepoPathAtDeploy
 		if at == head && inc.DeployedCommit == "" {
@@ -187,6 +202,19 @@ func (a *Analyzer) suspects(ctx context.Context, inc *incident.Incident, head st
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
 	return out
+}
+
+// locationIndex is the index of the frame the incident's location names
+// (0 when none does).
+func locationIndex(inc *incident.Incident) int {
+	if l := inc.Location; l != nil {
+		for i, f := range inc.Frames {
+			if f.InApp && f.Mapped && f.File == l.File && f.Line == l.Line {
+				return i
+			}
+		}
+	}
+	return 0
 }
 
 // weighDeploy adds the deploy signal: a commit in the range the deploy before
@@ -283,7 +311,7 @@ func correlate(incs []incident.Incident) {
 // indexes, a constant), which is most often made in the same file.
 func (a *Analyzer) functionChanges(ctx context.Context, inc *incident.Incident, before, shipped string, byCommit map[string]*incident.Suspect) {
 	var top *incident.MappedFrame
-	for i := range inc.Frames {
+	for i := locationIndex(inc); i < len(inc.Frames); i++ {
 		if f := &inc.Frames[i]; f.InApp && f.Mapped && f.OriginalLine > 0 {
 			top = f
 			break

@@ -283,13 +283,21 @@ func isStructuralLine(l string) bool {
 		strings.HasPrefix(l, "runtime: "),
 		l == "runtime stack:",
 		strings.HasPrefix(l, "created by "),
-		strings.HasPrefix(l, "...additional frames elided..."),
+		isElidedLine(l),
 		strings.HasPrefix(l, "exit status "),
 		strings.HasPrefix(l, "PC=0x"),
 		strings.HasPrefix(l, "signal arrived during "):
 		return true
 	}
 	return false
+}
+
+// isElidedLine matches the line the runtime prints in place of the
+// frames it leaves out of a deep stack: "...additional frames elided..."
+// (Go before 1.21), "...5592290 frames elided..." (Go 1.21 on, which
+// prints the innermost 50 frames and the outermost 50 around it).
+func isElidedLine(l string) bool {
+	return strings.HasPrefix(l, "...") && strings.HasSuffix(l, " frames elided...")
 }
 
 // inStacks reports whether block has reached the goroutine stacks. It looks
@@ -648,7 +656,7 @@ func readFrames(lines []string, i int, g *goroutine) int {
 			return i
 		case l == "" || strings.HasPrefix(l, "exit status ") || isRegisterLine(l) ||
 			strings.HasPrefix(l, "PC=0x") || strings.HasPrefix(l, "\tgoroutine running on other thread"):
-		case strings.HasPrefix(l, "...additional frames elided..."):
+		case isElidedLine(l):
 			g.problems = append(g.problems, "the runtime elided frames in the middle of the stack")
 		case isFuncLine(l):
 			f := parseFuncLine(l)

@@ -109,6 +109,12 @@ func TestGoBlockBoundaries(t *testing.T) {
 			"payout p-17", "github.com/acme/p/payout.Process", "\tgithub.com/acme/p/payout/payout.go:21",
 			"2026/11/25 05:36:15 payout run failed: limits: over the limit", "github.com/acme/p/limits.Check",
 			"\tgithub.com/acme/p/limits/limits.go:15", "level=info msg=next"}, []int{8, 3}},
+		{"frames elided in a deep stack (Go 1.21 on) keep it one block", []string{
+			"runtime: goroutine stack exceeds 1000000000-byte limit", "fatal error: stack overflow", "",
+			"goroutine 1 gp=0x7e8bd881e0 m=0 mp=0x585140 [running]:", "main.crumb({0x0?, 0x5?})",
+			"\t/app/main.go:11 +0x85 fp=0x7eabee04a8 sp=0x7eabee0438 pc=0x49e2e5", "...9586863 frames elided...",
+			"main.crumb(...)", "\t/app/main.go:11", "main.main()", "\t/app/main.go:14 +0x25",
+			"level=info msg=restarted"}, []int{11}},
 		{"function lines after a lost start open nothing", []string{
 			"\t/app/main.go:5 +0x1d", "main.main()", "\t/app/main.go:9 +0x1d", "", "main.helper"}, nil},
 		{"ordinary lines never start a block", []string{
