@@ -69,6 +69,10 @@ func TestIdentityMemo(t *testing.T) {
 		trace("panic", app("a"), app("b"), app("c"), app("d"), app("e"), app("f")),
 		trace("panic", app("a"), app("b"), app("c"), app("d"), app("e"), app("g")),
 		trace("panic", app("a"), app("b"), app("c"), app("d"), app("e2")),
+		// Overflows are named by the functions that recur, further down
+		// than the five frames of other errors.
+		trace("fatal error: stack overflow", app("a"), app("b"), app("c"), app("d"), app("e"), app("a"), app("b"), app("f"), app("f")),
+		trace("fatal error: stack overflow", app("a"), app("b"), app("c"), app("d"), app("e"), app("a"), app("b"), app("g"), app("g")),
 	}
 	var m identityMemo
 	for round := range 3 {

@@ -85,6 +85,12 @@ type identityMemo struct {
 }
 
 func (m *identityMemo) get(service, env string, tr incident.Trace) identity {
+	if stack.IsStackOverflow(tr.ErrorType, tr.Message) {
+		// Named by the functions that recur in many frames (see
+		// recursionCycle), more than the key holds; and rare.
+		fp := Fingerprint(tr)
+		return identity{fingerprint: fp, id: IncidentID(service, env, fp)}
+	}
 	k := append(m.key[:0], service...)
 	k = append(append(k, 0), env...)
 	k = append(append(k, 0), tr.Language...)
