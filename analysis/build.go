@@ -57,20 +57,18 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 	inc.Frames = a.mapFrames(ctx, g.service, tr, deployed, how)
 	if i := a.locationFrame(ctx, &inc, deployed); i >= 0 {
 		f := inc.Frames[i]
-		{
-			inc.Location = &incident.Location{
-				File: f.File, Line: f.Line, Column: f.Column, Function: f.Function,
-				Status: f.LineStatus, Note: f.Note,
-			}
-			if inc.Location.Column == 0 || f.LineStatus != "unchanged" {
-				// Go and Python print no column, and a carried line's column
-				// may have moved: keep the runtime's column when the line
-				// only moved (or was re-indented), else point at the
-				// statement's first character.
-				inc.Location.Column = a.carriedColumn(ctx, deployed, f)
-			}
-			inc.Location.Function = a.headFunction(ctx, inc.Language, deployed, f)
+		inc.Location = &incident.Location{
+			File: f.File, Line: f.Line, Column: f.Column, Function: f.Function,
+			Status: f.LineStatus, Note: f.Note,
 		}
+		if inc.Location.Column == 0 || f.LineStatus != "unchanged" {
+			// Go and Python print no column, and a carried line's column
+			// may have moved: keep the runtime's column when the line
+			// only moved (or was re-indented), else point at the
+			// statement's first character.
+			inc.Location.Column = a.carriedColumn(ctx, deployed, f)
+		}
+		inc.Location.Function = a.headFunction(ctx, inc.Language, deployed, f)
 	}
 	inc.RootCause = a.rootCause(ctx, &inc, head)
 	inc.RootCause.Evidence = append(inc.RootCause.Evidence, chainEvidence(tr)...)
