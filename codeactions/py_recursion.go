@@ -60,23 +60,10 @@ func (pyPropertyRecursion) Fix(in Input) (Change, error) {
 // decorator (@property, @name.setter) sits on it, returns the property's
 // name and the accessor's first parameter (self).
 func pyEnclosingProperty(in Input, l *textLine) (name, self string, ok bool) {
-	cur := len(l.indent)
 	before := linesBefore(in.Content, in.Line)
-	for k, prev := range before {
-		t := strings.TrimSpace(prev)
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
-		}
-		ind := len(prev) - len(strings.TrimLeft(prev, " \t"))
-		if ind >= cur {
-			continue
-		}
-		cur = ind
+	for k, t := range pyEnclosing(before, len(l.indent)) {
 		m := pyDefName.FindStringSubmatch(t)
 		if m == nil {
-			if ind == 0 {
-				return "", "", false
-			}
 			continue
 		}
 		for _, d := range before[k+1:] {

@@ -1,6 +1,7 @@
 package codeactions
 
 import (
+	"iter"
 	"regexp"
 	"strings"
 )
@@ -9,31 +10,41 @@ import (
 // `continue` in a loop, `return None` in a function; ok=false at module
 // level or when the line continues a statement.
 func pyExit(in Input, l *textLine) (string, bool) {
-	cur := len(l.indent)
-	if cur == 0 {
+	if len(l.indent) == 0 {
 		return "", false
 	}
-	for _, prev := range linesBefore(in.Content, in.Line) {
-		t := strings.TrimSpace(prev)
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
-		}
-		ind := len(prev) - len(strings.TrimLeft(prev, " \t"))
-		if ind >= cur {
-			continue
-		}
-		cur = ind
+	for _, t := range pyEnclosing(linesBefore(in.Content, in.Line), len(l.indent)) {
 		switch {
 		case strings.HasPrefix(t, "for ") || strings.HasPrefix(t, "while ") || strings.HasPrefix(t, "async for "):
 			return "continue", true
 		case strings.HasPrefix(t, "def ") || strings.HasPrefix(t, "async def "):
 			return "return None", true
 		}
-		if ind == 0 {
-			return "", false
-		}
 	}
 	return "", false
+}
+
+// pyEnclosing yields the statements that enclose a line indented by indent,
+// innermost first, from before (the lines above it, nearest first): each
+// line, not blank nor a comment, indented less than the last one yielded,
+// trimmed, with its index in before. It ends at the module level.
+func pyEnclosing(before []string, indent int) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		for k, prev := range before {
+			t := strings.TrimSpace(prev)
+			if t == "" || strings.HasPrefix(t, "#") {
+				continue
+			}
+			ind := len(prev) - len(strings.TrimLeft(prev, " \t"))
+			if ind >= indent {
+				continue
+			}
+			indent = ind
+			if !yield(k, t) || ind == 0 {
+				return
+			}
+		}
+	}
 }
 
 // pyGuard inserts `if cond:` + exit before the crashing line.
