@@ -1,9 +1,12 @@
 package reassemble
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/faultline-dev/faultline/incident"
 )
@@ -20,6 +23,8 @@ func FuzzReassemble(f *testing.F) {
 		"Exception in thread \"main\" java.lang.NullPointerException\n\tat a.B.c(B.java:1)\n\t... 3 more",
 		"TypeError: x\n    at f (/a.js:1:2)\n\nNode.js v20",
 		"2026/11/25 05:36:14 failed: x\ngithub.com/a/b.F\n\tgithub.com/a/b/f.go:3\nwrap\nmain.main\n\tgithub.com/a/main.go:9",
+		// The same, every line on stream a (b's are empty).
+		"2026/11/25 05:36:14 failed: x\n\ngithub.com/a/b.F\n\n\tgithub.com/a/b/f.go:3\n\nwrap\n\nmain.main\n\n\tgithub.com/a/main.go:9",
 		`time=2026-11-25T07:18:47Z level=ERROR msg="x" stack="goroutine 1 [running]:\nmain.f()\n\t/a.go:3 +0x1"`,
 	} {
 		f.Add(seed)
@@ -43,7 +48,54 @@ func FuzzReassemble(f *testing.F) {
 		if openSlots(r) != 0 || r.openBlocks != 0 {
 			t.Fatal("Flush left blocks open")
 		}
+		// Borrowed lines (overwritten after each call) and pipelined
+		// parsing must read the same traces as owned lines read in turn.
+		if plain, other := fuzzTraces(text, false), fuzzTraces(text, true); !slices.Equal(plain, other) {
+			t.Fatalf("borrowed and pipelined read\n%q\nplain read\n%q", other, plain)
+		}
 	})
+}
+
+// fuzzTraces reads text as FuzzReassemble does and returns what it
+// emitted, sorted (Flush closes the last blocks in map order); with
+// borrowed, every line is lent from a buffer overwritten after the call
+// and the Reassembler is pipelined.
+func fuzzTraces(text string, borrowed bool) []string {
+	var got []string
+	r := New(func(o Occurrence) {
+		got = append(got, fmt.Sprintf("%v %v %+v %q", o.Time, o.Labels, o.Trace, o.TraceIDs))
+	})
+	r.MaxLines = 200
+	if borrowed {
+		r.Pipeline()
+	}
+	ts := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var buf []byte
+	var last [2][2]string // per stream, the two lines before: what a source gives as Event.Before
+	for i, line := range strings.Split(text, "\n") {
+		e := incident.Event{Time: ts.Add(time.Duration(i) * time.Millisecond), Labels: map[string]string{"service": []string{"a", "b"}[i%2]}, Line: line}
+		prev := &last[i%2]
+		if borrowed && prev[1] != "" {
+			e.Before = prev[1]
+			if prev[0] != "" {
+				e.Before = prev[0] + "\n" + prev[1]
+			}
+		}
+		prev[0], prev[1] = prev[1], line
+		if !borrowed || line == "" {
+			r.Add(e)
+			continue
+		}
+		buf = append(buf[:0], line...)
+		e.Line = unsafe.String(&buf[0], len(buf))
+		r.AddBorrowed(e)
+		for j := range buf {
+			buf[j] = '#'
+		}
+	}
+	r.Flush()
+	slices.Sort(got)
+	return got
 }
 
 // openSlots counts the streams with an open block.
