@@ -141,12 +141,7 @@ func (a *Analyzer) skipped() {
 func (a *Analyzer) occurrence(o reassemble.Occurrence) {
 	service := o.Labels[incident.LabelService]
 	env := o.Labels[incident.LabelEnv]
-	version := o.Labels[incident.LabelVersion]
-	if version == "" {
-		if d := deployBefore(a.cfg.Deploys, service, env, o.Time); d != nil {
-			version = d.Version
-		}
-	}
+	version := a.versionOf(service, env, o.Labels[incident.LabelVersion], o.Time)
 	ident := a.identities.get(service, env, o.Trace)
 	fp, id := ident.fingerprint, ident.id
 	g := a.groups[id]
@@ -165,6 +160,20 @@ func (a *Analyzer) occurrence(o reassemble.Occurrence) {
 			g.first = first
 		}
 	}
+}
+
+// versionOf is the version an occurrence ran: its version label, else
+// (no version label) the deploy running then, by its version, or by its
+// commit when the deploy system reports only the revision it synced (Argo
+// CD, Flux).
+func (a *Analyzer) versionOf(service, env, label string, t time.Time) string {
+	if label != "" {
+		return label
+	}
+	if d := deployBefore(a.cfg.Deploys, service, env, t); d != nil {
+		return deployLabel(d)
+	}
+	return ""
 }
 
 // Stats says what each step found, so an empty result can say why.
@@ -256,13 +265,16 @@ func previousDeploy(deploys []incident.Deploy, d *incident.Deploy) *incident.Dep
 	var best *incident.Deploy
 	for i := range deploys {
 		p := &deploys[i]
-		if !sameService(p, d.Service, d.Env) || !p.Time.Before(d.Time) || p.Version == d.Version {
+		if !sameService(p, d.Service, d.Env) || !p.Time.Before(d.Time) || deployLabel(p) == deployLabel(d) {
 			continue
 		}
 		best = p
 	}
 	return best
 }
+
+// deployLabel names a deploy (incident.Deploy.Label).
+func deployLabel(d *incident.Deploy) string { return d.Label() }
 
 func sameService(d *incident.Deploy, service, env string) bool {
 	if d.Service != "" && service != "" && d.Service != service {

@@ -180,7 +180,7 @@ func (a *Analyzer) deployedCommit(ctx context.Context, service, env, version str
 	for _, timed := range []bool{true, false} {
 		for i := len(a.cfg.Deploys) - 1; i >= 0; i-- {
 			d := a.cfg.Deploys[i]
-			if d.Version != version || d.Commit == "" || !sameService(&d, service, env) {
+			if !sameVersion(deployLabel(&d), version) || d.Commit == "" || !sameService(&d, service, env) {
 				continue
 			}
 			if timed && !at.IsZero() && d.Time.After(at) {
@@ -196,7 +196,31 @@ func (a *Analyzer) deployedCommit(ctx context.Context, service, env, version str
 			return sha, "tag " + name
 		}
 	}
+	// A label that names no commit (a Helm appVersion, "latest") while the
+	// deploy system reports only commits: the commit deployed last before
+	// the sample ran it.
+	if d := deployBefore(a.cfg.Deploys, service, env, at); d != nil && d.Version == "" && d.Commit != "" {
+		if sha, err := a.cfg.Repo.Resolve(ctx, d.Commit); err == nil {
+			return sha, "deploy event of " + shortSHA(sha)
+		}
+	}
 	return "", ""
+}
+
+// sameVersion reports whether a deploy event's version and a log label name
+// the same release: equal, or equal but for a leading "v" before a digit
+// (the CD system records the tag v2.3.0, the chart labels pods 2.3.0).
+func sameVersion(a, b string) bool {
+	if a == b {
+		return true
+	}
+	bare := func(s string) string {
+		if len(s) > 1 && s[0] == 'v' && s[1] >= '0' && s[1] <= '9' {
+			return s[1:]
+		}
+		return s
+	}
+	return bare(a) == bare(b)
 }
 
 // versionRefs lists the names under which a service's version may be
@@ -278,7 +302,7 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 			}
 		}
 		if mf.Mapped && mf.InApp && f.Line > 0 {
-			a.carry(ctx, &mf, deployed, how)
+			a.carry(ctx, &mf, tr.Language, deployed, how)
 		}
 		out = append(out, mf)
 	}
@@ -286,7 +310,7 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 }
 
 // carry moves a mapped frame's line from the deployed commit to the working tree.
-func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, deployed, how string) {
+func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, lang, deployed, how string) {
 	if a.cfg.Repo == nil || deployed == "" {
 		mf.LineStatus = "unknown"
 		if a.cfg.Repo != nil {
@@ -307,7 +331,7 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, deployed
 	mf.LineStatus = c.Status
 	mf.Note = c.Note
 	if c.Status == gitrepo.StatusDeleted || c.Status == gitrepo.StatusMissing {
-		if a.findMoved(ctx, mf, deployed) {
+		if a.findMoved(ctx, mf, deployed) || a.findMovedFunction(ctx, mf, lang, deployed, c.Status) {
 			return
 		}
 	}
@@ -423,6 +447,99 @@ func nearbyContext(old []string, o int, cur []string, n int) int {
 		}
 	}
 	return score
+}
+
+// findMovedFunction follows the function that held a statement the carry
+// lost when that function now lives elsewhere: the file was moved and
+// edited too much to be a rename, or the function was moved to another
+// file, and the statement itself changed or went away since (a fix made
+// in the function's new home). The function is found by its declaration
+// line, in the one place that declares it among the files changed since
+// the deploy; the statement is carried inside it, so an edited statement
+// is still found (moved) and a removed one is deleted, at the nearest line
+// of the function, rather than a line of the old file where the function
+// no longer is (or of a file that no longer exists).
+func (a *Analyzer) findMovedFunction(ctx context.Context, mf *incident.MappedFrame, lang, deployed, status string) bool {
+	if a.cfg.Root == "" {
+		return false
+	}
+	b, err := a.cfg.Repo.FileAt(ctx, deployed, mf.RepoPathAtDeploy)
+	if err != nil {
+		return false
+	}
+	old := splitLines(b)
+	start, end, decl, ok := funcExtent(lang, old, mf.OriginalLine)
+	if !ok || len(decl) < minMovedText {
+		return false
+	}
+	declares := func(lines []string) int {
+		at := 0
+		for i, l := range lines {
+			if strings.TrimSpace(l) == decl {
+				if at != 0 {
+					return -1 // declared twice: not this one
+				}
+				at = i + 1
+			}
+		}
+		return at
+	}
+	if status == gitrepo.StatusDeleted {
+		if lines, ok := a.readWorking(mf.File); ok && declares(lines) != 0 {
+			return false // still in the carried file: its nearest line stands
+		}
+	}
+	head, err := a.cfg.Repo.Head(ctx)
+	if err != nil {
+		return false
+	}
+	changed, err := a.cfg.Repo.ChangedFiles(ctx, deployed, head)
+	if err != nil || len(changed) > maxMovedSearch {
+		return false
+	}
+	ext := path.Ext(mf.RepoPathAtDeploy)
+	file, at := "", 0
+	var cur []string
+	for _, f := range changed {
+		if path.Ext(f) != ext || isThirdParty(f) || f == mf.RepoPathAtDeploy {
+			continue
+		}
+		lines, ok := a.readWorking(f)
+		if !ok {
+			continue
+		}
+		switch n := declares(lines); {
+		case n < 0:
+			return false
+		case n > 0 && file != "":
+			return false // two files declare it: ambiguous
+		case n > 0:
+			file, at, cur = f, n, lines
+		}
+	}
+	if file == "" {
+		return false
+	}
+	nstart, nend, _, ok := funcExtent(lang, cur, at)
+	if !ok || nstart != at {
+		return false
+	}
+	n, st := gitrepo.NewDrift(old[start-1:end], cur[nstart-1:nend]).Carry(mf.OriginalLine - start + 1)
+	if n < 1 {
+		n = 1
+	}
+	mf.File, mf.Line = file, nstart-1+n
+	fn := strings.TrimSpace(decl)
+	if st == gitrepo.StatusDeleted {
+		mf.LineStatus = gitrepo.StatusDeleted
+		mf.Note = fmt.Sprintf("line %d of %s at %s no longer exists; its function (%s) is now in %s, line %d is the nearest",
+			mf.OriginalLine, mf.RepoPathAtDeploy, shortSHA(deployed), fn, file, mf.Line)
+		return true
+	}
+	mf.LineStatus = gitrepo.StatusMoved
+	mf.Note = fmt.Sprintf("line %d of %s at the deployed commit %s moved to %s:%d with its function (%s)",
+		mf.OriginalLine, mf.RepoPathAtDeploy, shortSHA(deployed), file, mf.Line, fn)
+	return true
 }
 
 // A moved statement is looked for by its text (at least minMovedText

@@ -64,8 +64,8 @@ func (a *Analyzer) rootCause(ctx context.Context, inc *incident.Incident, head s
 func deployText(inc *incident.Incident) string {
 	d := inc.Deploy
 	gap := inc.FirstSeen.Sub(d.Time).Round(time.Second)
-	s := fmt.Sprintf("first seen %s, %s after deploy %s", inc.FirstSeen.Format(time.RFC3339), gap, d.Version)
-	if d.Commit != "" {
+	s := fmt.Sprintf("first seen %s, %s after deploy %s", inc.FirstSeen.Format(time.RFC3339), gap, deployLabel(d))
+	if d.Commit != "" && d.Version != "" {
 		s += " (" + shortSHA(d.Commit) + ")"
 	}
 	return s
@@ -86,11 +86,11 @@ func summarize(inc *incident.Incident, suspects []incident.Suspect) (string, flo
 	shipped := hasReason(s, "shipped in deploy")
 	switch {
 	case shipped && hasReason(s, "changed the line that fails"):
-		return fmt.Sprintf("introduced by %s %q in deploy %s: it changed the line that fails.", shortSHA(s.SHA), s.Summary, inc.Deploy.Version), conf
+		return fmt.Sprintf("introduced by %s %q in deploy %s: it changed the line that fails.", shortSHA(s.SHA), s.Summary, deployLabel(inc.Deploy)), conf
 	case shipped && hasReason(s, "wrote the line that fails"):
-		return fmt.Sprintf("introduced by %s %q in deploy %s: it wrote the line that fails.", shortSHA(s.SHA), s.Summary, inc.Deploy.Version), conf
+		return fmt.Sprintf("introduced by %s %q in deploy %s: it wrote the line that fails.", shortSHA(s.SHA), s.Summary, deployLabel(inc.Deploy)), conf
 	case shipped:
-		return fmt.Sprintf("likely introduced by %s %q in deploy %s: it changed code on the failing path.", shortSHA(s.SHA), s.Summary, inc.Deploy.Version), conf
+		return fmt.Sprintf("likely introduced by %s %q in deploy %s: it changed code on the failing path.", shortSHA(s.SHA), s.Summary, deployLabel(inc.Deploy)), conf
 	case hasReason(s, "already running"):
 		return fmt.Sprintf("pre-existing: the failing line dates from %s %q, shipped before the last deploy; a change in data or traffic likely exposed it.", shortSHA(s.SHA), s.Summary), conf
 	}
@@ -242,13 +242,13 @@ func (a *Analyzer) weighDeploy(ctx context.Context, inc *incident.Incident, byCo
 			old, err := a.cfg.Repo.IsAncestor(ctx, sha, before)
 			if err == nil && old {
 				s.Score += scorePreexisting
-				s.Reasons = append(s.Reasons, "already running before deploy "+d.Version)
+				s.Reasons = append(s.Reasons, "already running before deploy "+deployLabel(d))
 				continue
 			}
 		}
 		if before != "" || inc.FirstSeen.After(d.Time) {
 			s.Score += scoreInDeploy
-			s.Reasons = append(s.Reasons, "shipped in deploy "+d.Version+" right before the errors started")
+			s.Reasons = append(s.Reasons, "shipped in deploy "+deployLabel(d)+" right before the errors started")
 		}
 	}
 }

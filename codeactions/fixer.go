@@ -10,6 +10,7 @@
 package codeactions
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -93,7 +94,31 @@ func Propose(fixers []Fixer, in Input) []Change {
 			continue
 		}
 		ch.Rule = f.Name()
+		ch.Content = keepCRLF(in.Content, ch.Content)
 		out = append(out, ch)
+	}
+	return out
+}
+
+// keepCRLF gives the lines a rule wrote the line endings of the file they
+// go into: in a file whose every line ends in CRLF (written on Windows, or
+// checked out with autocrlf), a bare "\n" becomes "\r\n", so that the fix
+// does not leave mixed endings that the next diff shows as changed lines.
+func keepCRLF(orig, changed []byte) []byte {
+	n := bytes.Count(orig, []byte("\n"))
+	if n == 0 || bytes.Count(orig, []byte("\r\n")) != n {
+		return changed
+	}
+	bare := bytes.Count(changed, []byte("\n")) - bytes.Count(changed, []byte("\r\n"))
+	if bare == 0 {
+		return changed
+	}
+	out := make([]byte, 0, len(changed)+bare)
+	for i, c := range changed {
+		if c == '\n' && (i == 0 || changed[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
 	}
 	return out
 }

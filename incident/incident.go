@@ -75,6 +75,19 @@ type Deploy struct {
 	Commit  string    `json:"commit,omitempty"` // full sha when known
 }
 
+// Label names the deploy: its version, else (a deploy system that reports
+// only the revision it synced) the commit's first 12 characters, as a sha
+// version label is written.
+func (d Deploy) Label() string {
+	switch {
+	case d.Version != "":
+		return d.Version
+	case len(d.Commit) > 12:
+		return d.Commit[:12]
+	}
+	return d.Commit
+}
+
 // Frame is one stack frame as the runtime printed it, plus what the parser
 // could tell about it. Parsers return frames innermost first: Frames[0] is
 // where the error was raised.

@@ -85,8 +85,8 @@ func diagnosticMessage(p placed, now time.Time) string {
 	if !inc.LastSeen.IsZero() {
 		parts = append(parts, "last "+ago(now, inc.LastSeen))
 	}
-	if inc.Deploy != nil && inc.Deploy.Version != "" {
-		parts = append(parts, "since deploy "+inc.Deploy.Version)
+	if inc.Deploy != nil && inc.Deploy.Label() != "" {
+		parts = append(parts, "since deploy "+inc.Deploy.Label())
 	}
 	msg := inc.Message
 	if msg == "" {

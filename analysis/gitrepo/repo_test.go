@@ -172,6 +172,10 @@ func TestResolve(t *testing.T) {
 		{"v0.0.0-20261101110000-" + f.shas[3][:12], 3}, // Go pseudo-version
 		{"2026.11.06-" + f.shas[3][:10], 3},            // an image tag embedding a short sha
 		{"1.4.0+" + f.shas[2][:10], 2},                 // semver build metadata
+		{"main-" + f.shas[4][:7] + "-1794829927", 4},   // Flux's sortable image tag: branch, sha, unix time
+		{"sha-" + f.shas[3][:7], 3},                    // docker/metadata-action's sha tag
+		{f.shas[2][:8] + "-main", 2},                   // sha first, branch after
+		{"1.4.0+build.42." + f.shas[2][:9] + ".7", 2},  // sha inside build metadata
 	}
 	for _, tt := range tests {
 		t.Run(tt.version, func(t *testing.T) {
@@ -181,7 +185,8 @@ func TestResolve(t *testing.T) {
 			}
 		})
 	}
-	for _, v := range []string{"v9.9.9", "deadbeef", "", "not a version", "abc", "build-1234567", "2026.11.06-deadbeef0"} {
+	for _, v := range []string{"v9.9.9", "deadbeef", "", "not a version", "abc", "build-1234567", "2026.11.06-deadbeef0",
+		"main-deadbeef0-1794829927", "release-1794829927-20261120"} {
 		if got, err := r.Resolve(context.Background(), v); !errors.Is(err, ErrUnknownVersion) {
 			t.Errorf("Resolve(%q) = %s, %v; want ErrUnknownVersion", v, got, err)
 		}

@@ -90,9 +90,10 @@ var (
 	describeRE = regexp.MustCompile(`-g([0-9a-f]{4,40})(?:-dirty)?$`)
 	// Go pseudo-versions: v0.0.0-20231010123456-abcdef123456 and variants.
 	pseudoRE = regexp.MustCompile(`^v\d+\.\d+\.\d+-(?:[0-9A-Za-z.-]+\.)?\d{14}-([0-9a-f]{12})(?:\+incompatible)?$`)
-	// A version that embeds a short sha after a separator, as CI pipelines
-	// tag images: 2026.11.06-3f9c2ab, 1.4.0+3f9c2ab, main_3f9c2ab.
-	embeddedSHARE = regexp.MustCompile(`[-+_.]([0-9a-f]{7,40})$`)
+	// A version that embeds a short sha between separators, as CI
+	// pipelines tag images: 2026.11.06-3f9c2ab, 1.4.0+3f9c2ab, main_3f9c2ab,
+	// sha-3f9c2ab, and Flux's sortable main-3f9c2ab-1763631240.
+	embeddedSHARE = regexp.MustCompile(`(?:^|[-+_.])([0-9a-f]{7,40})(?:[-+_.]|$)`)
 )
 
 // Resolve turns a version into a full commit sha. It accepts, in this order:
@@ -173,14 +174,35 @@ func (r *Repo) resolveLocked(v string) (plumbing.Hash, bool, error) {
 		h, err := r.prefix(strings.ToLower(v))
 		return h, err == nil, err
 	}
-	if m := embeddedSHARE.FindStringSubmatch(v); m != nil && strings.ContainsAny(m[1], "abcdef") {
-		// Not a build number (all digits): a sha prefix, if it names
-		// exactly one commit.
-		if h, err := r.prefix(m[1]); err == nil {
-			return h, true, nil
-		}
+	if h, ok := r.embeddedSHA(v); ok {
+		return h, true, nil
 	}
 	return plumbing.ZeroHash, false, ErrUnknownVersion
+}
+
+// embeddedSHA finds the commit a version label embeds as a short sha: a
+// run of 7 to 40 hex digits between separators (or at an end), the last
+// such run first. A run of digits only is a build number or a timestamp,
+// not a sha; a run that names no commit, or several, is passed over.
+func (r *Repo) embeddedSHA(v string) (plumbing.Hash, bool) {
+	var runs []string
+	for rest := v; rest != ""; {
+		loc := embeddedSHARE.FindStringSubmatchIndex(rest)
+		if loc == nil {
+			break
+		}
+		runs = append(runs, rest[loc[2]:loc[3]])
+		rest = rest[loc[3]:] // the separator after a run may open the next
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		if !strings.ContainsAny(runs[i], "abcdef") {
+			continue
+		}
+		if h, err := r.prefix(runs[i]); err == nil {
+			return h, true
+		}
+	}
+	return plumbing.ZeroHash, false
 }
 
 // refCandidates lists the refs a version may name, most specific first.

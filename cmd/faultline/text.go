@@ -76,8 +76,8 @@ func summaryCounts(inc incident.Incident) string {
 		s += " in " + where
 	}
 	s += " since " + inc.FirstSeen.Format("2006-01-02 15:04")
-	if inc.Deploy != nil {
-		s += ", after " + inc.Deploy.Version
+	if inc.Deploy != nil && inc.Deploy.Label() != "" {
+		s += ", after " + inc.Deploy.Label()
 	} else if len(inc.Versions) > 0 {
 		s += ", " + strings.Join(inc.Versions, ", ")
 	}

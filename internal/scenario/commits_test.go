@@ -55,3 +55,16 @@ func TestMarkers(t *testing.T) {
 		t.Errorf("StripMarkers removed text that is not a marker: %q", got)
 	}
 }
+
+// TestMarkersCRLF: a file written with CRLF line endings keeps them, and its
+// markers are found and stripped like any other.
+func TestMarkersCRLF(t *testing.T) {
+	src := "a = 1\r\nb = a / c  # CRASH\r\nreturn b\r\n"
+	ms := FindMarkers(map[string][]byte{"f.py": []byte(src)})
+	if len(ms) != 1 || ms[0].Line != 2 || ms[0].Text != "b = a / c" {
+		t.Fatalf("FindMarkers = %+v, want line 2 %q", ms, "b = a / c")
+	}
+	if got, want := string(StripMarkers([]byte(src))), "a = 1\r\nb = a / c\r\nreturn b\r\n"; got != want {
+		t.Errorf("StripMarkers = %q, want %q", got, want)
+	}
+}

@@ -25,6 +25,7 @@ func FindMarkers(tree map[string][]byte) []Marker {
 	var out []Marker
 	for file, b := range tree {
 		for i, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSuffix(line, "\r") // a file with CRLF line endings
 			m := markerRE.FindStringSubmatchIndex(line)
 			if m == nil {
 				continue
@@ -62,8 +63,12 @@ func StripMarkers(b []byte) []byte {
 	}
 	lines := strings.Split(string(b), "\n")
 	for i, l := range lines {
-		if loc := markerRE.FindStringIndex(l); loc != nil {
-			lines[i] = l[:loc[0]]
+		body, cr := strings.CutSuffix(l, "\r") // CRLF line endings are kept
+		if loc := markerRE.FindStringIndex(body); loc != nil {
+			lines[i] = body[:loc[0]]
+			if cr {
+				lines[i] += "\r"
+			}
 		}
 	}
 	return []byte(strings.Join(lines, "\n"))

@@ -16,8 +16,8 @@ import (
 
 // Materialize writes the scenario's repository into dst (which must not
 // exist or be empty): every commit in order on branch main, with the fixed
-// authors and times of the archives, a lightweight tag per deploy that asks
-// for one, and worktree.txtar applied last without a commit. Marker comments
+// authors and times of the archives, a tag per deploy that asks for one
+// (lightweight, or annotated by the commit's author at the deploy time), and worktree.txtar applied last without a commit. Marker comments
 // are stripped. It returns commit id -> full sha; the shas are the same on
 // every machine.
 func (s *Scenario) Materialize(ctx context.Context, dst string) (map[string]string, error) {
@@ -49,8 +49,22 @@ func (s *Scenario) Materialize(ctx context.Context, dst string) (map[string]stri
 		if !d.Tag || d.VersionIsSHA {
 			continue
 		}
-		if _, err := repo.CreateTag(d.Version, plumbing.NewHash(shas[d.Commit]), nil); err != nil {
-			return nil, fmt.Errorf("materialize %s: tag %s: %w", s.Name, d.Version, err)
+		name := d.Version
+		if d.TagName != "" {
+			name = d.TagName
+		}
+		var opts *git.CreateTagOptions
+		if d.AnnotatedTag {
+			c := s.Commits[s.commitIndex(d.Commit)]
+			who, email, err := splitAuthor(c.Author)
+			if err != nil {
+				return nil, fmt.Errorf("materialize %s: tag %s: %w", s.Name, name, err)
+			}
+			opts = &git.CreateTagOptions{Message: "Release " + name + "\n",
+				Tagger: &object.Signature{Name: who, Email: email, When: d.At}}
+		}
+		if _, err := repo.CreateTag(name, plumbing.NewHash(shas[d.Commit]), opts); err != nil {
+			return nil, fmt.Errorf("materialize %s: tag %s: %w", s.Name, name, err)
 		}
 	}
 	if err := writeTree(dst, s.Worktree); err != nil {

@@ -103,6 +103,21 @@ type DeploySpec struct {
 	// only the version is given and resolves through a git tag.
 	RecordCommit bool `json:"record_commit,omitempty"`
 	Tag          bool `json:"tag,omitempty"` // create a git tag named Version
+	// AnnotatedTag makes that tag an annotated one (a tag object with a
+	// message, as `git tag -a` makes) instead of a lightweight ref.
+	AnnotatedTag bool `json:"annotated_tag,omitempty"`
+	// TagName names that tag when it differs from the version label: a
+	// release tagged v3.1.0 whose pods are labelled 3.1.0.
+	TagName string `json:"tag_name,omitempty"`
+	// CommitOnly is a deploy known by its commit alone, as a CD system
+	// that reports the revision it synced: the deploy event carries the
+	// commit and no version, and the service's log lines carry no version
+	// label. Version must be empty.
+	CommitOnly bool `json:"commit_only,omitempty"`
+	// EventVersion is the version the deploy event records when it is
+	// written otherwise than the pods' label: the CD system records the
+	// tag name v1.8.0, the chart labels the pods 1.8.0.
+	EventVersion string `json:"event_version,omitempty"`
 }
 
 // IncidentSpec is one distinct error of a scenario.
@@ -236,6 +251,12 @@ func (s *Scenario) validate() error {
 		if s.commitIndex(d.Commit) < 0 {
 			return fmt.Errorf("%s: deploy of unknown commit %q", MetaFile, d.Commit)
 		}
+		if d.CommitOnly {
+			if d.Version != "" || d.VersionIsSHA || d.Tag {
+				return fmt.Errorf("%s: commit-only deploy of %s has a version", MetaFile, d.Commit)
+			}
+			continue
+		}
 		if !d.VersionIsSHA && d.Version == "" {
 			return fmt.Errorf("%s: deploy of %s has no version", MetaFile, d.Commit)
 		}
@@ -263,12 +284,15 @@ func (s *Scenario) Label(std string) string {
 	return std
 }
 
-// Labels renders the label set of the scenario's service at a version.
+// Labels renders the label set of the scenario's service at a version
+// (no version label when version is empty: a commit-only deploy).
 func (s *Scenario) Labels(version string) map[string]string {
 	l := map[string]string{
 		s.Label("service"): s.Meta.Service,
 		s.Label("env"):     s.Meta.Env,
-		s.Label("version"): version,
+	}
+	if version != "" {
+		l[s.Label("version")] = version
 	}
 	for k, v := range s.Meta.ExtraLabels {
 		l[k] = v
@@ -276,8 +300,12 @@ func (s *Scenario) Labels(version string) map[string]string {
 	return l
 }
 
-// VersionOf is the version label of a deploy given the commit shas.
+// VersionOf is the version label of a deploy given the commit shas ("" for
+// a commit-only deploy).
 func (d DeploySpec) VersionOf(shas map[string]string) string {
+	if d.CommitOnly {
+		return ""
+	}
 	if d.VersionIsSHA {
 		if sha := shas[d.Commit]; len(sha) >= 12 {
 			return sha[:12]

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,12 @@ func checkLogs(t *testing.T, s *Scenario) {
 	}
 }
 
+var (
+	describeRE = regexp.MustCompile(`-g([0-9a-f]{7,40})$`)
+	// an image tag sorted by build time: main-8c626c6-1795626521
+	fluxRE = regexp.MustCompile(`-([0-9a-f]{7,40})-\d{9,}$`)
+)
+
 func checkDeploys(t *testing.T, s *Scenario, shas map[string]string, repo string) {
 	b, err := os.ReadFile(filepath.Join(root, s.Name, DeploysFile))
 	if err != nil {
@@ -175,7 +182,7 @@ func checkDeploys(t *testing.T, s *Scenario, shas map[string]string, repo string
 		if err := json.Unmarshal([]byte(line), &d); err != nil {
 			t.Fatalf("%s:%d: %v", DeploysFile, i+1, err)
 		}
-		if d.Service != s.Meta.Service || d.Version != s.Expect.DeployedVersion {
+		if d.Service != s.Meta.Service || strings.TrimPrefix(d.Version, "v") != strings.TrimPrefix(s.Expect.DeployedVersion, "v") {
 			continue
 		}
 		if at, err := time.Parse(time.RFC3339, d.Timestamp); err == nil && at.After(s.Meta.CrashAt) {
@@ -189,8 +196,17 @@ func checkDeploys(t *testing.T, s *Scenario, shas map[string]string, repo string
 			} else if i := strings.LastIndexAny(d.Version, "-+._"); i >= 0 && len(d.Version)-i > 7 &&
 				strings.HasPrefix(s.Expect.DeployedCommit, d.Version[i+1:]) {
 				resolved = s.Expect.DeployedCommit // a build label embedding the short sha
-			} else if h, err := r.ResolveRevision(plumbing.Revision("refs/tags/" + d.Version)); err == nil {
-				resolved = h.String()
+			} else if m := describeRE.FindStringSubmatch(d.Version); m != nil && strings.HasPrefix(s.Expect.DeployedCommit, m[1]) {
+				resolved = s.Expect.DeployedCommit // git describe: v2.3.0-2-gc51564a
+			} else if m := fluxRE.FindStringSubmatch(d.Version); m != nil && strings.HasPrefix(s.Expect.DeployedCommit, m[1]) {
+				resolved = s.Expect.DeployedCommit // an image tag main-8c626c6-1795108121
+			} else {
+				for _, tag := range []string{d.Version, "v" + d.Version} { // a label 3.1.0 of the tag v3.1.0
+					if h, err := r.ResolveRevision(plumbing.Revision("refs/tags/" + tag)); err == nil {
+						resolved = h.String()
+						break
+					}
+				}
 			}
 		}
 		last = resolved // the last deploy of the version before the crashes is the one that ran

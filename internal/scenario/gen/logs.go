@@ -26,7 +26,7 @@ type deployEvent struct {
 	Timestamp string `json:"timestamp"`
 	Service   string `json:"service"`
 	Env       string `json:"env"`
-	Version   string `json:"version"`
+	Version   string `json:"version,omitempty"`
 	Commit    string `json:"commit,omitempty"`
 }
 
@@ -108,7 +108,10 @@ func renderDeploys(s *scenario.Scenario, shas map[string]string) []deployEvent {
 	for _, d := range s.Meta.Deploys {
 		ev := deployEvent{Timestamp: d.At.UTC().Format(time.RFC3339), Service: s.Meta.Service, Env: s.Meta.Env,
 			Version: d.VersionOf(shas)}
-		if d.RecordCommit {
+		if d.EventVersion != "" {
+			ev.Version = d.EventVersion
+		}
+		if d.RecordCommit || d.CommitOnly {
 			ev.Commit = shas[d.Commit]
 		}
 		out = append(out, ev)
