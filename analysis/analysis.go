@@ -207,6 +207,7 @@ func (a *Analyzer) Incidents(ctx context.Context) (Result, error) {
 		}
 	}
 	res := Result{Stats: Stats{Events: a.events, Reassembly: a.reasm.Stats()}}
+	a.order = mergeSplit(a.groups, a.order)
 	for _, id := range a.order {
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("analysis cancelled: %w", err)

@@ -302,3 +302,180 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// mergeSplit folds into an earlier group the later groups that are the
+// same failure fingerprinted apart, and returns the order without them.
+// Two groups of one service and environment are one failure when their
+// samples fail at the same application frame (function, file and line) and
+//
+//   - have the same error type and one's application functions are a
+//     prefix of the other's: V8 cuts an async function's stack at its
+//     first await, so the same throw has its callers printed in the runs
+//     where it threw before the await and not in the others; or
+//   - pass through the same application functions and their error types,
+//     messages of a custom panic or error value, differ in one word only:
+//     a literal of the request ("batch t-umbrella overflowed" and "batch
+//     t-globex overflowed") that the numbers-only normalization keeps.
+//
+// A different error at the same line (another class, another message)
+// stays apart.
+func mergeSplit(groups map[string]*group, order []string) []string {
+	type key struct {
+		service, env, lang, fn, path string
+		line                         int
+	}
+	type entry struct {
+		g     *group
+		tr    incident.Trace
+		funcs []string
+	}
+	byTop := map[key][]*entry{}
+	out := order[:0:0]
+	for _, id := range order {
+		g := groups[id]
+		tr := g.sample()
+		funcs := appFunctions(tr)
+		top, ok := topAppFrame(tr)
+		if !ok || len(funcs) == 0 {
+			out = append(out, id)
+			continue
+		}
+		k := key{g.service, g.env, tr.Language, stableFunction(top.Function), top.Path, top.Line}
+		merged := false
+		for _, e := range byTop[k] {
+			if sameFailure(e.tr, e.funcs, tr, funcs) {
+				e.g.absorb(g)
+				if len(funcs) > len(e.funcs) {
+					e.funcs = funcs
+				}
+				delete(groups, id)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			byTop[k] = append(byTop[k], &entry{g: g, tr: tr, funcs: funcs})
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func sameFailure(a incident.Trace, af []string, b incident.Trace, bf []string) bool {
+	if a.ErrorType == b.ErrorType {
+		return isPrefix(af, bf) || isPrefix(bf, af)
+	}
+	if len(af) != len(bf) || !isPrefix(af, bf) {
+		return false
+	}
+	return oneWordApart(a.ErrorType, b.ErrorType)
+}
+
+func isPrefix(short, long []string) bool {
+	if len(short) > len(long) {
+		return false
+	}
+	for i := range short {
+		if short[i] != long[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// oneWordApart reports whether two messages of at least three words differ
+// in exactly one word, not the first.
+func oneWordApart(a, b string) bool {
+	wa, wb := strings.Fields(a), strings.Fields(b)
+	if len(wa) != len(wb) || len(wa) < 3 || wa[0] != wb[0] {
+		return false
+	}
+	diff := 0
+	for i := range wa {
+		if wa[i] != wb[i] {
+			diff++
+		}
+	}
+	return diff == 1
+}
+
+// appFunctions are the stable names of a trace's application frames, up to
+// fingerprintFrames, as Fingerprint reads them.
+func appFunctions(tr incident.Trace) []string {
+	var out []string
+	for _, f := range tr.Frames {
+		if f.Library {
+			continue
+		}
+		out = append(out, stableFunction(f.Function))
+		if len(out) == fingerprintFrames {
+			break
+		}
+	}
+	return out
+}
+
+func topAppFrame(tr incident.Trace) (incident.Frame, bool) {
+	for _, f := range tr.Frames {
+		if !f.Library {
+			return f, true
+		}
+	}
+	return incident.Frame{}, false
+}
+
+// sample is the trace of the group's newest version.
+func (g *group) sample() incident.Trace {
+	if vs := g.versions[g.newestVersion()]; vs != nil {
+		return vs.occ.Trace
+	}
+	return incident.Trace{}
+}
+
+// absorb adds the occurrences of h, the same failure, to g. A version's
+// sample stays the most recent one, or the one with more frames when h's
+// is a shorter cut of the same stack.
+func (g *group) absorb(h *group) {
+	g.count += h.count
+	if !h.first.IsZero() && (g.first.IsZero() || h.first.Before(g.first)) {
+		g.first = h.first
+	}
+	if h.last.After(g.last) {
+		g.last = h.last
+	}
+	for v, hs := range h.versions {
+		gs := g.versions[v]
+		if gs == nil {
+			if len(g.versions) < maxVersionsPerGroup {
+				g.versions[v] = hs
+			} else if n := g.versions[g.newestVersion()]; n != nil {
+				n.count += hs.count
+			}
+			continue
+		}
+		gs.count += hs.count
+		if hs.first.Before(gs.first) {
+			gs.first = hs.first
+		}
+		if hs.last.After(gs.last) {
+			gs.last = hs.last
+		}
+		if len(hs.occ.Trace.Frames) > len(gs.occ.Trace.Frames) && hs.occ.Trace.ErrorType == gs.occ.Trace.ErrorType ||
+			hs.occ.Time.After(gs.occ.Time) && !bareMessage(hs.occ.Trace, gs.occ.Trace) && len(hs.occ.Trace.Frames) >= len(gs.occ.Trace.Frames) {
+			gs.occ = hs.occ
+		}
+	}
+	for _, id := range h.traceIDs {
+		if len(g.traceIDs) >= maxTraceIDs {
+			break
+		}
+		if !contains(g.traceIDs, id) {
+			g.traceIDs = append(g.traceIDs, id)
+		}
+	}
+	for b, n := range h.buckets {
+		if _, ok := g.buckets[b]; ok || len(g.buckets) < maxBuckets {
+			g.buckets[b] += n
+		}
+	}
+}

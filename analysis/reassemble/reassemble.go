@@ -479,7 +479,9 @@ func (r *Reassembler) emitBlock(b *block, st *Stats) {
 	if b.cut {
 		tr.Problems = append(tr.Problems, "trace cut: more lines than the reassembler keeps")
 	}
-	if len(tr.Frames) == 0 {
+	if len(tr.Frames) == 0 || stack.DiagnosticStack(tr) {
+		// Nothing to locate, or a stack printed for diagnosis (a process
+		// warning's, debug.Stack() outside a panic): not a failure.
 		st.Frameless++
 		return
 	}

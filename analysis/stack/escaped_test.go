@@ -33,6 +33,11 @@ var startLines = []string{
 	"[eval]:1",
 	"[UnhandledPromiseRejection: This error originated]",
 	"(node:123) UnhandledPromiseRejectionWarning: Error: x",
+	`(node:29712) [FQ001] DeprecationWarning: "TARIFFS_V1" is deprecated`,
+	"(node:7) MaxListenersExceededWarning: Possible EventEmitter memory leak detected.",
+	`Trace: slow "tick"`,
+	`DeprecationWarning: "v1" API`,
+	"Trace",
 	"NotFoundException: no \"user\"",
 }
 

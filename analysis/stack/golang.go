@@ -466,6 +466,31 @@ func (Go) Parse(block []string) incident.Trace {
 	return t
 }
 
+// DiagnosticStack reports whether tr is a goroutine stack a Go program
+// printed on purpose, not a failure: debug.Stack() or debug.PrintStack()
+// outside any panic (a "slow request, stack:" diagnostic), with no panic,
+// fatal error or message line of its own. Such a stack read from plain text
+// names no error and locates nothing wrong: its top app frame is only where
+// the program chose to print it. A stack captured inside a deferred recover
+// is not one (Parse puts the panic site first), nor is one a structured
+// logger sent beside an error field (the reassembler fills its message
+// from the log line before asking).
+//
+// Java's Thread.dumpStack() is the same thing: it prints
+// "java.lang.Exception: Stack trace" with Thread.dumpStack as the top frame.
+func DiagnosticStack(tr incident.Trace) bool {
+	if len(tr.Frames) == 0 || len(tr.Chain) > 0 {
+		return false
+	}
+	switch tr.Language {
+	case "go":
+		return tr.ErrorType == "" && tr.Message == "" && tr.Frames[0].Function == "runtime/debug.Stack"
+	case "java":
+		return tr.Frames[0].Function == "java.lang.Thread.dumpStack"
+	}
+	return false
+}
+
 // splitRecovered handles a stack captured inside a deferred recover (a
 // logger printing debug.Stack()): it shows the handler on top, then
 // panic(...), then where the panic happened. The crash site is the frame

@@ -40,7 +40,8 @@ func (Node) Start(line string) bool {
 	}
 	switch c := line[0]; {
 	case c >= 'A' && c <= 'Z':
-		if nodeHeaderClassEnd(line, true) > 0 || nodeIsLocationHeader(line) {
+		if nodeHeaderClassEnd(line, true) > 0 || nodeIsLocationHeader(line) || nodeIsConsoleTrace(line) ||
+			nodeIsWarningHeader(line) {
 			return true
 		}
 		return strings.HasPrefix(line, "Uncaught ") && nodeHeaderClassEnd(line[len("Uncaught "):], true) > 0
@@ -49,9 +50,64 @@ func (Node) Start(line string) bool {
 	case c == '[':
 		return strings.HasPrefix(line, "[UnhandledPromiseRejection") || nodeIsLocationHeader(line)
 	case c == '(':
-		return strings.HasPrefix(line, "(node:") && strings.Contains(line, ") UnhandledPromiseRejectionWarning: ")
+		return strings.HasPrefix(line, "(node:") && (strings.Contains(line, ") UnhandledPromiseRejectionWarning: ") ||
+			nodeIsProcessWarning(line))
 	}
 	return false
+}
+
+// nodeIsProcessWarning reports whether line is the header of a process
+// warning other than an unhandled rejection: "(node:PID) [DEP0005]
+// DeprecationWarning: Buffer() is deprecated ...", "(node:PID)
+// MaxListenersExceededWarning: ...". Under --trace-warnings its frames
+// follow it. A warning is not an error: its block is read only so that its
+// frames are not taken for more frames of the error printed before it, and
+// Parse returns it without frames, which the reassembler drops.
+func nodeIsProcessWarning(line string) bool {
+	if !strings.HasPrefix(line, "(node:") {
+		return false
+	}
+	i := len("(node:")
+	for i < len(line) && line[i] >= '0' && line[i] <= '9' {
+		i++
+	}
+	if i == len("(node:") || !strings.HasPrefix(line[i:], ") ") {
+		return false
+	}
+	rest := line[i+2:]
+	if strings.HasPrefix(rest, "[") {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 || !strings.HasPrefix(rest[end+1:], " ") {
+			return false
+		}
+		rest = rest[end+2:]
+	}
+	name, _, ok := strings.Cut(rest, ": ")
+	if !ok || !strings.HasSuffix(name, "Warning") || name == "UnhandledPromiseRejectionWarning" {
+		return false
+	}
+	for j := 0; j < len(name); j++ {
+		if !isLetterByte(name[j]) && !(j > 0 && name[j] >= '0' && name[j] <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// nodeIsConsoleTrace reports whether line opens what console.trace()
+// prints: "Trace: message" (or "Trace" alone), then the caller's frames. It
+// is a diagnostic, not an error; like a process warning its block is read
+// only so that its frames are not appended to an error printed before it.
+func nodeIsConsoleTrace(line string) bool {
+	return strings.HasPrefix(line, "Trace: ") || strings.TrimRight(line, "\r") == "Trace"
+}
+
+// nodeIsWarningHeader reports whether line opens a warning's own stack,
+// "DeprecationWarning: msg" then frames, as a process.on('warning')
+// listener prints it with console.warn(w.stack).
+func nodeIsWarningHeader(line string) bool {
+	n := nodeHeaderClassEnd(line, false)
+	return n > 0 && strings.HasSuffix(line[:n], "Warning")
 }
 
 // MayStartEscaped implements EscapedStarter. Error classes and the
@@ -71,14 +127,16 @@ func (Node) MayStartEscaped(raw string) bool {
 	case c == '\\':
 		return true
 	case c >= 'A' && c <= 'Z':
-		return nodeHeaderClassEnd(raw, true) > 0 || mayBeLocation() ||
+		return nodeHeaderClassEnd(raw, true) > 0 || mayBeLocation() || strings.HasPrefix(raw, "Trace") ||
+			nodeIsWarningHeader(raw) ||
 			strings.HasPrefix(raw, "Uncaught ") && nodeHeaderClassEnd(raw[len("Uncaught "):], true) > 0
 	case c == '/' || c == 'f' || c == 'n':
 		return mayBeLocation()
 	case c == '[':
 		return strings.HasPrefix(raw, "[UnhandledPromiseRejection") || mayBeLocation()
 	case c == '(':
-		return strings.HasPrefix(raw, "(node:") && strings.Contains(raw, ") UnhandledPromiseRejectionWarning: ")
+		return strings.HasPrefix(raw, "(node:") && (strings.Contains(raw, ") UnhandledPromiseRejectionWarning: ") ||
+			strings.Contains(raw, "Warning: "))
 	}
 	return false
 }
@@ -144,7 +202,15 @@ func (Node) Continue(block []string, line string) bool {
 		return false
 	}
 	t := skipIndent(line)
-	if nodeIsFrameLine(t) || strings.HasPrefix(line, "Node.js v") {
+	if nodeIsFrameLine(t) {
+		// A closing brace at the margin ends the error's properties block,
+		// which util.inspect prints after the last frame: frames after it
+		// belong to something printed later (a warning's --trace-warnings
+		// stack behind a foreign line), not to this error.
+		last := block[len(block)-1]
+		return !(len(last) > 0 && last[0] == '}')
+	}
+	if strings.HasPrefix(line, "Node.js v") {
 		return true
 	}
 	if strings.HasPrefix(t, "... ") && strings.HasSuffix(t, " ...") {
@@ -230,6 +296,12 @@ type nodeSegment struct {
 // Parse reads a V8 trace block. It never fails: what it cannot read is
 // listed in Problems.
 func (Node) Parse(block []string) incident.Trace {
+	if len(block) > 0 && (nodeIsProcessWarning(block[0]) || nodeIsConsoleTrace(block[0]) || nodeIsWarningHeader(block[0])) {
+		// A process warning or console.trace(), not an error: no frames,
+		// so no incident.
+		return incident.Trace{Language: "node", Message: strings.TrimRight(block[0], "\r"),
+			Problems: []string{"a warning or console.trace(), not an error"}}
+	}
 	var loc *incident.Frame
 	i := 0
 	if len(block) > 0 && nodeIsLocationHeader(block[0]) {

@@ -215,6 +215,14 @@ func TestStartOrdinaryLines(t *testing.T) {
 		{"/usr/src/app/index.js:10", "node"},
 		{"file:///usr/src/app/index.mjs:3", "node"},
 		{"node:internal/process/promises:389", "node"},
+		{"(node:18895) [DEP0005] DeprecationWarning: Buffer() is deprecated due to security and usability issues.", "node"},
+		{"(node:7) MaxListenersExceededWarning: Possible EventEmitter memory leak detected.", "node"},
+		{"(node:7) Warning: not an error", "node"},
+		{"(node:x) DeprecationWarning: no pid", ""},
+		{"(node:7) something else: x", ""},
+		{"Trace: slow tick", "node"},
+		{"Tracer started", ""},
+		{"DeprecationWarning: old tariff API", "node"},
 	}
 	for _, tc := range tests {
 		var got []string
@@ -288,5 +296,61 @@ func TestNodeSegmentation(t *testing.T) {
 	blocks := othersBlocks(Node{}, lines)
 	if len(blocks) != 3 || len(blocks[0]) != 1 || len(blocks[1]) != 3 || len(blocks[2]) != 2 {
 		t.Fatalf("blocks %q", blocks)
+	}
+}
+
+// TestNodeDiagnostics: what --trace-warnings prints under a process
+// warning and what console.trace() prints (real Node 20 output) parse to no
+// frames, so they are no incidents; and frames printed after an error's
+// closing properties brace are not that error's.
+func TestNodeDiagnostics(t *testing.T) {
+	for _, block := range [][]string{
+		{
+			"(node:18895) [DEP0005] DeprecationWarning: Buffer() is deprecated due to security and usability issues. Please use the Buffer.alloc(), Buffer.allocUnsafe(), or Buffer.from() methods instead.",
+			"    at showFlaggedDeprecation (node:buffer:191:11)",
+			"    at new Buffer (node:buffer:269:3)",
+			"    at legacyId (/tmp/nodetry/a.js:2:31)",
+		},
+		{
+			"(node:29712) [FQ001] DeprecationWarning: TARIFFS_V1 is deprecated, load tariffs from the rates service",
+			"    at main (/usr/src/freightq/src/main.js:10:11)",
+		},
+		{
+			"DeprecationWarning: old tariff API",
+			"    at Object.<anonymous> (/tmp/nodetry/g.js:3:9)",
+			"    at Module._compile (node:internal/modules/cjs/loader:1521:14)",
+		},
+		{
+			"Trace: slow tick in work",
+			"    at work (/tmp/nodetry/b.js:1:130)",
+			"    at Object.<anonymous> (/tmp/nodetry/b.js:2:1)",
+		},
+	} {
+		n := Node{}
+		if !n.Start(block[0]) {
+			t.Errorf("Start(%q) = false", block[0])
+			continue
+		}
+		for i := 1; i < len(block); i++ {
+			if !n.Continue(block[:i], block[i]) {
+				t.Errorf("%q: Continue refused %q", block[0], block[i])
+			}
+		}
+		if tr := n.Parse(block); len(tr.Frames) != 0 || tr.ErrorType != "" {
+			t.Errorf("%q: parsed %q with %d frames, want no frames", block[0], tr.ErrorType, len(tr.Frames))
+		}
+	}
+	refused := []string{
+		"Error: connect ECONNREFUSED 127.0.0.1:1",
+		"    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1611:16) {",
+		"  errno: -111,",
+		"  code: 'ECONNREFUSED',",
+		"}",
+	}
+	if (Node{}).Continue(refused, "    at main (/usr/src/freightq/src/main.js:10:11)") {
+		t.Error("a frame after the closing brace of the properties block was taken into the error")
+	}
+	if !(Node{}).Continue(refused[:4], "  [cause]: Error: inner") || !(Node{}).Continue(refused, "") {
+		t.Error("the properties block or the blank line after it was refused")
 	}
 }

@@ -28,6 +28,7 @@ func TestScenarios(t *testing.T) {
 	}
 	var total, fileOK, lineOK, culpritTotal, culpritOK, notFixable, notFixableOK, countOK int
 	var columnTotal, columnOK int // where the runtime prints a column (V8)
+	var extra int                 // incidents reported besides the expected ones
 	var table strings.Builder
 	fmt.Fprintf(&table, "%-28s %-34s %-5s %-5s %-7s %-7s\n", "scenario", "expected", "file", "line", "culprit", "fixable")
 	for _, s := range all {
@@ -36,9 +37,11 @@ func TestScenarios(t *testing.T) {
 			continue
 		}
 		got := checkScenario(t, s)
+		matched := map[*incident.Incident]bool{}
 		for _, want := range s.Expect.Incidents {
 			total++
 			inc := matchIncident(got, want)
+			matched[inc] = true
 			var f, l, c, fx bool
 			if inc != nil && inc.Location != nil {
 				f = inc.Location.File == want.File
@@ -87,10 +90,23 @@ func TestScenarios(t *testing.T) {
 					culpritSubject(want), want.Fixable, describe(inc))
 			}
 		}
+		// What the runs printed besides their crashes (handled errors,
+		// warnings, diagnostics) may be an incident of its own, but never a
+		// fixable one in the code: that would send a developer to a line
+		// where nothing is wrong.
+		for i := range got {
+			if inc := &got[i]; !matched[inc] {
+				extra++
+				t.Logf("%s: also reported %s", s.Name, describe(inc))
+				if inc.Location != nil && inc.RootCause != nil && inc.RootCause.Fixable {
+					t.Errorf("%s: a fixable incident no run was meant to raise: %s", s.Name, describe(inc))
+				}
+			}
+		}
 	}
 	t.Logf("\n%s", table.String())
-	t.Logf("incidents %d: file %d/%d, line at HEAD %d/%d, culprit %d/%d, not-fixable marked %d/%d, count exact %d/%d, column %d/%d",
-		total, fileOK, total, lineOK, total, culpritOK, culpritTotal, notFixableOK, notFixable, countOK, total, columnOK, columnTotal)
+	t.Logf("incidents %d: file %d/%d, line at HEAD %d/%d, culprit %d/%d, not-fixable marked %d/%d, count exact %d/%d, column %d/%d; %d more reported",
+		total, fileOK, total, lineOK, total, culpritOK, culpritTotal, notFixableOK, notFixable, countOK, total, columnOK, columnTotal, extra)
 	if total == 0 {
 		t.Fatal("no scenarios")
 	}
