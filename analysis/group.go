@@ -328,6 +328,7 @@ func mergeSplit(groups map[string]*group, order []string) []string {
 		g     *group
 		tr    incident.Trace
 		funcs []string
+		at    int // index in out
 	}
 	byTop := map[key][]*entry{}
 	out := order[:0:0]
@@ -343,18 +344,27 @@ func mergeSplit(groups map[string]*group, order []string) []string {
 		k := key{g.service, g.env, tr.Language, stableFunction(top.Function), top.Path, top.Line}
 		merged := false
 		for _, e := range byTop[k] {
-			if sameFailure(e.tr, e.funcs, tr, funcs) {
-				e.g.absorb(g)
-				if len(funcs) > len(e.funcs) {
-					e.funcs = funcs
-				}
-				delete(groups, id)
-				merged = true
-				break
+			if !sameFailure(e.tr, e.funcs, tr, funcs) {
+				continue
 			}
+			// The merged incident keeps the smaller id, whichever variant
+			// a window of the logs met first: the editor and the next
+			// poll name it alike.
+			keep, drop := e.g, g
+			if g.id < e.g.id {
+				keep, drop = g, e.g
+				e.g, e.tr, out[e.at] = g, tr, g.id
+			}
+			keep.absorb(drop)
+			delete(groups, drop.id)
+			if len(funcs) > len(e.funcs) {
+				e.funcs = funcs
+			}
+			merged = true
+			break
 		}
 		if !merged {
-			byTop[k] = append(byTop[k], &entry{g: g, tr: tr, funcs: funcs})
+			byTop[k] = append(byTop[k], &entry{g: g, tr: tr, funcs: funcs, at: len(out)})
 			out = append(out, id)
 		}
 	}

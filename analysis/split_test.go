@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,21 +70,7 @@ func TestMergeSplit(t *testing.T) {
 		}, []int{1, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			groups := map[string]*group{}
-			var order []string
-			at := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
-			for i, tr := range tc.traces {
-				id := Fingerprint(tr)
-				g := groups[id]
-				if g == nil {
-					g = &group{id: id, fingerprint: id, service: "svc", env: "prod",
-						versions: map[string]*versionSample{}, buckets: map[int64]int{}}
-					groups[id] = g
-					order = append(order, id)
-				}
-				g.add(reassemble.Occurrence{Time: at.Add(time.Duration(i) * time.Minute), Trace: tr}, "v1")
-			}
-			order = mergeSplit(groups, order)
+			order, groups := mergeTraces(tc.traces)
 			var got []int
 			for _, id := range order {
 				got = append(got, groups[id].count)
@@ -99,6 +86,33 @@ func TestMergeSplit(t *testing.T) {
 			if len(groups) != len(order) {
 				t.Errorf("%d groups kept for %d in order", len(groups), len(order))
 			}
+			// The ids left do not depend on which variant came first.
+			reversed := slices.Clone(tc.traces)
+			slices.Reverse(reversed)
+			back, _ := mergeTraces(reversed)
+			if a, b := slices.Sorted(slices.Values(order)), slices.Sorted(slices.Values(back)); !slices.Equal(a, b) {
+				t.Errorf("ids %v, %v with the traces in reverse order", a, b)
+			}
 		})
 	}
+}
+
+// mergeTraces groups traces as occurrence does, a minute apart, and
+// merges the split groups.
+func mergeTraces(traces []incident.Trace) ([]string, map[string]*group) {
+	groups := map[string]*group{}
+	var order []string
+	at := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	for i, tr := range traces {
+		id := Fingerprint(tr)
+		g := groups[id]
+		if g == nil {
+			g = &group{id: id, fingerprint: id, service: "svc", env: "prod",
+				versions: map[string]*versionSample{}, buckets: map[int64]int{}}
+			groups[id] = g
+			order = append(order, id)
+		}
+		g.add(reassemble.Occurrence{Time: at.Add(time.Duration(i) * time.Minute), Trace: tr}, "v1")
+	}
+	return mergeSplit(groups, order), groups
 }
