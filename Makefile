@@ -20,10 +20,13 @@ unit:
 	$(GO) test -count=1 ./...
 
 # The packages that run goroutines (the parallel file reader and the gate,
-# the language server and its engine, the correlator) again under the race
-# detector.
+# the pipelined reassembler, the language server and its engine, the
+# correlator) again under the race detector. cmd/faultline runs -short there:
+# TestScenarioFixes builds and tests every scenario's own code, nothing of
+# ours that runs concurrently, and took four minutes under -race.
 race:
-	$(GO) test -race -count=1 ./telemetry ./analysis/... ./lsp ./correlator ./cmd/faultline
+	$(GO) test -race -count=1 ./telemetry ./analysis/... ./lsp ./correlator
+	$(GO) test -race -short -count=1 ./cmd/faultline
 
 # The scanning kernels have assembly for amd64; other processors (arm64
 # Macs) run their Go versions, which the tag purego selects here too. The
