@@ -498,8 +498,9 @@ func (a *Analyzer) findMovedFunction(ctx context.Context, mf *incident.MappedFra
 		return false
 	}
 	ext := path.Ext(mf.RepoPathAtDeploy)
-	file, at := "", 0
-	var cur []string
+	var found []string // files declaring it, in changed order
+	decls := map[string]int{}
+	texts := map[string][]string{}
 	for _, f := range changed {
 		if path.Ext(f) != ext || isThirdParty(f) || f == mf.RepoPathAtDeploy {
 			continue
@@ -511,15 +512,19 @@ func (a *Analyzer) findMovedFunction(ctx context.Context, mf *incident.MappedFra
 		switch n := declares(lines); {
 		case n < 0:
 			return false
-		case n > 0 && file != "":
-			return false // two files declare it: ambiguous
 		case n > 0:
-			file, at, cur = f, n, lines
+			found = append(found, f)
+			decls[f], texts[f] = n, lines
 		}
 	}
+	// Twin types in sibling packages declare the same method line by line
+	// (a generic base[K, V] in pool and in lru): the one nearest the
+	// deployed file, the same package folder first, is where it went.
+	file := nearestDeclaring(mf.RepoPathAtDeploy, found)
 	if file == "" {
 		return false
 	}
+	at, cur := decls[file], texts[file]
 	nstart, nend, _, ok := funcExtent(lang, cur, at)
 	if !ok || nstart != at {
 		return false
@@ -540,6 +545,40 @@ func (a *Analyzer) findMovedFunction(ctx context.Context, mf *incident.MappedFra
 	mf.Note = fmt.Sprintf("line %d of %s at the deployed commit %s moved to %s:%d with its function (%s)",
 		mf.OriginalLine, mf.RepoPathAtDeploy, shortSHA(deployed), file, mf.Line, fn)
 	return true
+}
+
+// nearestDeclaring picks, among the files that declare a moved function,
+// the one sharing the most leading folders with the deployed file: the
+// only one, or the single nearest when twins declare it too. "" when no
+// file does or the nearest are tied.
+func nearestDeclaring(deployed string, files []string) string {
+	if len(files) == 1 {
+		return files[0]
+	}
+	dir := strings.Split(path.Dir(deployed), "/")
+	best, bestN, tied := "", -1, false
+	for _, f := range files {
+		n := commonPrefix(dir, strings.Split(path.Dir(f), "/"))
+		switch {
+		case n > bestN:
+			best, bestN, tied = f, n, false
+		case n == bestN:
+			tied = true
+		}
+	}
+	if tied {
+		return ""
+	}
+	return best
+}
+
+// commonPrefix counts the equal leading segments of a and b.
+func commonPrefix(a, b []string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] && a[n] != "." {
+		n++
+	}
+	return n
 }
 
 // A moved statement is looked for by its text (at least minMovedText
