@@ -372,7 +372,8 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 	ext := path.Ext(mf.RepoPathAtDeploy)
 	bestFile, bestLine, bestScore, ties := "", 0, -1, 0
 	var bestLines []string
-	hits := 0 // places holding the statement's text at all
+	var tiedFiles []string // the file of each best-scoring place
+	hits := 0              // places holding the statement's text at all
 	for _, f := range changed {
 		if path.Ext(f) != ext || isThirdParty(f) {
 			continue
@@ -399,9 +400,25 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 			switch {
 			case score > bestScore:
 				bestFile, bestLine, bestScore, ties, bestLines = f, i+1, score, 0, lines
+				tiedFiles = []string{f}
 			case score == bestScore:
 				ties++
+				tiedFiles = append(tiedFiles, f)
 			}
+		}
+	}
+	if ties > 0 && bestScore >= 2 {
+		// Copy-pasted twins (billing/models.py and shipping/models.py)
+		// hold the statement with the same neighbours: the place in the
+		// file nearest the deployed one, alone in its file, wins.
+		if f := nearestDeclaring(mf.RepoPathAtDeploy, tiedFiles); f != "" && f != bestFile {
+			if lines, ok := a.readWorking(f); ok {
+				if n := placeOf(lines, target, old, mf.OriginalLine, bestScore); n > 0 {
+					bestFile, bestLine, bestLines, ties = f, n, lines, 0
+				}
+			}
+		} else if f != "" {
+			ties = 0
 		}
 	}
 	loose := 0
@@ -420,6 +437,34 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 	mf.Note = fmt.Sprintf("line %d of %s at the deployed commit %s moved to %s:%d (found by its text)",
 		mf.OriginalLine, mf.RepoPathAtDeploy, shortSHA(deployed), bestFile, bestLine)
 	return true
+}
+
+// placeOf returns the 1-based line of lines holding target with score
+// equal lines of old's context around it, 0 when none or more than one do.
+func placeOf(lines []string, target string, old []string, origLine, score int) int {
+	at := 0
+	for i, l := range lines {
+		if strings.TrimSpace(l) != target {
+			continue
+		}
+		n := 0
+		for k := -movedContext; k <= movedContext; k++ {
+			o, c := origLine-1+k, i+k
+			if k == 0 || o < 0 || c < 0 || o >= len(old) || c >= len(lines) {
+				continue
+			}
+			if t := strings.TrimSpace(old[o]); t != "" && t == strings.TrimSpace(lines[c]) {
+				n++
+			}
+		}
+		if n == score {
+			if at != 0 {
+				return 0
+			}
+			at = i + 1
+		}
+	}
+	return at
 }
 
 // nearbyContext counts the distinctive lines (not bare braces or short
