@@ -277,10 +277,10 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 				// was then, and carried through the move.
 				if deployed != "" && a.cfg.Repo != nil && r.InApp {
 					if !a.inDeployed(ctx, deployed, r.File) {
-						if p := a.matchDeployedTree(ctx, deployed, productionPath(tr.Language, f)); p != "" {
+						if p := a.matchDeployedFrame(ctx, deployed, tr.Language, f); p != "" {
 							mf.RepoPathAtDeploy = p
 						}
-					} else if p := a.matchDeployedTree(ctx, deployed, productionPath(tr.Language, f)); (r.Rule == pathmap.RuleSuffix || r.Rule == pathmap.RuleSymbol) && p != "" && p != r.File &&
+					} else if p := a.matchDeployedFrame(ctx, deployed, tr.Language, f); (r.Rule == pathmap.RuleSuffix || r.Rule == pathmap.RuleSymbol) && p != "" && p != r.File &&
 						suffixOf(productionPath(tr.Language, f), p) > suffixOf(productionPath(tr.Language, f), r.File) {
 						// The working tree's best match is another file of the
 						// same name (a twin in a sibling package) because the
@@ -297,7 +297,7 @@ func (a *Analyzer) mapFrames(ctx context.Context, service string, tr incident.Tr
 			// The file may have been renamed or deleted since the deploy:
 			// look for it in the deployed commit's tree, then carry the
 			// line through the rename.
-			if p := a.matchDeployedTree(ctx, deployed, productionPath(tr.Language, f)); p != "" {
+			if p := a.matchDeployedFrame(ctx, deployed, tr.Language, f); p != "" {
 				mf.File, mf.Mapped, mf.InApp, mf.RepoPathAtDeploy = p, true, true, p
 			}
 		}
@@ -783,13 +783,14 @@ func productionPath(lang string, f incident.Frame) string {
 	return f.Path
 }
 
-// matchDeployedTree finds the file of the deployed commit that a
-// production path names: the unique longest path suffix among its
-// application files, "" when none or a tie.
-func (a *Analyzer) matchDeployedTree(ctx context.Context, deployed, prodPath string) string {
+// deployedCandidates lists the application files of the deployed commit
+// sharing the longest path suffix with a production path (none when no
+// segment matches).
+func (a *Analyzer) deployedCandidates(ctx context.Context, deployed, prodPath string) []string {
 	files := a.tree(ctx, deployed)
 	prod := pathSegments(prodPath)
-	best, bestLen, tie := "", 0, false
+	var best []string
+	bestLen := 0
 	for _, f := range files {
 		if isThirdParty(f) {
 			continue
@@ -797,15 +798,57 @@ func (a *Analyzer) matchDeployedTree(ctx context.Context, deployed, prodPath str
 		n := commonSuffix(prod, strings.Split(f, "/"))
 		switch {
 		case n > bestLen:
-			best, bestLen, tie = f, n, false
+			best, bestLen = []string{f}, n
 		case n == bestLen && n > 0:
-			tie = true
+			best = append(best, f)
 		}
 	}
-	if tie || bestLen == 0 {
+	return best
+}
+
+// matchDeployedFrame finds the file of the deployed commit that a frame's
+// production path names: the unique longest path suffix among its
+// application files, "" when none or a tie. A JVM frame names
+// its file alone and javac does not require folders to follow packages
+// (modules/billing/src/Invoice.java holding com.acme.billing.Invoice, a
+// twin Invoice.java in modules/shipping/src): when several files of the
+// deployed tree match equally, the one whose package declaration is the
+// frame's package is the one production ran.
+func (a *Analyzer) matchDeployedFrame(ctx context.Context, deployed, lang string, f incident.Frame) string {
+	best := a.deployedCandidates(ctx, deployed, productionPath(lang, f))
+	if len(best) == 1 {
+		return best[0]
+	}
+	if len(best) == 0 || f.Package == "" || (lang != "java" && lang != "kotlin") {
 		return ""
 	}
-	return best
+	found := ""
+	for _, p := range best {
+		b, err := a.cfg.Repo.FileAt(ctx, deployed, p)
+		if err != nil || declaredPackage(splitLines(b)) != f.Package {
+			continue
+		}
+		if found != "" {
+			return "" // two files of one package: still a tie
+		}
+		found = p
+	}
+	return found
+}
+
+// declaredPackage is the package a Java or Kotlin source file declares
+// ("package com.acme.billing;"), "" when it declares none.
+func declaredPackage(lines []string) string {
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if rest, ok := strings.CutPrefix(t, "package "); ok {
+			return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), ";"))
+		}
+		if strings.HasPrefix(t, "import ") || strings.HasPrefix(t, "public ") || strings.HasPrefix(t, "class ") {
+			return ""
+		}
+	}
+	return ""
 }
 
 // suffixOf counts the trailing path segments a production path shares with
