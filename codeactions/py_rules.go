@@ -139,7 +139,8 @@ func (pyNoneAttr) Fix(in Input) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	re := regexp.MustCompile(`(` + identChain + `)\.` + m[1] + `\b`)
+	// The receiver may be subscripted: self.meta["changed_by"].strip().
+	re := regexp.MustCompile(`(` + identChain + `(?:\[[^\[\]]+\])*)\.` + m[1] + `\b`)
 	var recv string
 	for _, loc := range re.FindAllStringSubmatchIndex(l.text, -1) {
 		r := l.text[loc[2]:loc[3]]
