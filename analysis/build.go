@@ -361,12 +361,8 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 	if len(target) < minMovedText || strings.Trim(target, "{}()[];, ") == "" {
 		return false
 	}
-	head, err := a.cfg.Repo.Head(ctx)
-	if err != nil {
-		return false
-	}
-	changed, err := a.cfg.Repo.ChangedFiles(ctx, deployed, head)
-	if err != nil || len(changed) > maxMovedSearch {
+	changed, ok := a.changedSince(ctx, deployed)
+	if !ok {
 		return false
 	}
 	ext := path.Ext(mf.RepoPathAtDeploy)
@@ -494,6 +490,21 @@ func nearbyContext(old []string, o int, cur []string, n int) int {
 	return score
 }
 
+// changedSince lists the files changed from the deployed commit to HEAD,
+// where a statement or function the carry lost may have gone; ok is false
+// when they cannot be listed or are too many to search.
+func (a *Analyzer) changedSince(ctx context.Context, deployed string) ([]string, bool) {
+	head, err := a.cfg.Repo.Head(ctx)
+	if err != nil {
+		return nil, false
+	}
+	changed, err := a.cfg.Repo.ChangedFiles(ctx, deployed, head)
+	if err != nil || len(changed) > maxMovedSearch {
+		return nil, false
+	}
+	return changed, true
+}
+
 // findMovedFunction follows the function that held a statement the carry
 // lost when that function now lives elsewhere: the file was moved and
 // edited too much to be a rename, or the function was moved to another
@@ -534,12 +545,8 @@ func (a *Analyzer) findMovedFunction(ctx context.Context, mf *incident.MappedFra
 			return false // still in the carried file: its nearest line stands
 		}
 	}
-	head, err := a.cfg.Repo.Head(ctx)
-	if err != nil {
-		return false
-	}
-	changed, err := a.cfg.Repo.ChangedFiles(ctx, deployed, head)
-	if err != nil || len(changed) > maxMovedSearch {
+	changed, ok := a.changedSince(ctx, deployed)
+	if !ok {
 		return false
 	}
 	ext := path.Ext(mf.RepoPathAtDeploy)
