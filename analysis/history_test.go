@@ -71,40 +71,29 @@ func historyRepo(t *testing.T, trees []map[string]string, worktree map[string]st
 	return repo, dir, shas
 }
 
-// commitRepo makes a git repository of n commits in a temp dir and returns
-// it opened, with the commits' shas oldest first.
+// commitRepo makes a git repository of n commits, each rewriting one
+// file, and returns it with the commits' shas oldest first.
 func commitRepo(t *testing.T, n int) (*gitrepo.Repo, []string) {
 	t.Helper()
-	dir := t.TempDir()
-	r, err := git.PlainInit(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, err := r.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var shas []string
-	when := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var trees []map[string]string
 	for i := range n {
-		if err := os.WriteFile(filepath.Join(dir, "f.js"), []byte(string(rune('a'+i))+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := wt.Add("f.js"); err != nil {
-			t.Fatal(err)
-		}
-		sig := &object.Signature{Name: "Dev", Email: "dev@example.com", When: when.Add(time.Duration(i) * time.Hour)}
-		h, err := wt.Commit("commit", &git.CommitOptions{Author: sig, Committer: sig})
-		if err != nil {
-			t.Fatal(err)
-		}
-		shas = append(shas, h.String())
+		trees = append(trees, map[string]string{"f.js": string(rune('a'+i)) + "\n"})
 	}
-	repo, err := gitrepo.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, _, shas := historyRepo(t, trees, nil)
 	return repo, shas
+}
+
+// checkCarry carries a mapped frame at path:line of the first commit to
+// HEAD and the working tree, and checks where it lands.
+func checkCarry(t *testing.T, repo *gitrepo.Repo, dir, deployed, lang, path string, line int, wantFile string, wantLine int, wantStatus string) {
+	t.Helper()
+	a := New(Config{Root: dir, Repo: repo})
+	mf := incident.MappedFrame{File: path, RepoPathAtDeploy: path, Line: line, OriginalLine: line, Mapped: true, InApp: true}
+	a.carry(context.Background(), &mf, lang, deployed, "test")
+	if mf.File != wantFile || mf.Line != wantLine || mf.LineStatus != wantStatus {
+		t.Errorf("carried to %s:%d (%s), want %s:%d (%s); note %q", mf.File, mf.Line, mf.LineStatus,
+			wantFile, wantLine, wantStatus, mf.Note)
+	}
 }
 
 // TestCommitOnlyDeploys: a CD system that reports deploys by commit alone
@@ -225,13 +214,7 @@ func TestMovedFunction(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			repo, dir, shas := historyRepo(t, c.trees, c.worktree)
-			a := New(Config{Root: dir, Repo: repo})
-			mf := incident.MappedFrame{File: c.path, RepoPathAtDeploy: c.path, Line: c.line, OriginalLine: c.line, Mapped: true, InApp: true}
-			a.carry(context.Background(), &mf, c.lang, shas[0], "test")
-			if mf.File != c.wantFile || mf.Line != c.wantLine || mf.LineStatus != c.wantStatus {
-				t.Errorf("carried to %s:%d (%s), want %s:%d (%s); note %q", mf.File, mf.Line, mf.LineStatus,
-					c.wantFile, c.wantLine, c.wantStatus, mf.Note)
-			}
+			checkCarry(t, repo, dir, shas[0], c.lang, c.path, c.line, c.wantFile, c.wantLine, c.wantStatus)
 		})
 	}
 }

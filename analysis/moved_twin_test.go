@@ -1,13 +1,11 @@
 package analysis
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/faultline-dev/faultline/analysis/gitrepo"
-	"github.com/faultline-dev/faultline/incident"
 )
 
 // A function moved out of a deleted file is declared, line for line, by a
@@ -112,13 +110,7 @@ func TestMovedAmongTwins(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			repo, dir, shas := historyRepo(t, c.trees, nil)
-			a := New(Config{Root: dir, Repo: repo})
-			mf := incident.MappedFrame{File: c.path, RepoPathAtDeploy: c.path, Line: c.line, OriginalLine: c.line, Mapped: true, InApp: true}
-			a.carry(context.Background(), &mf, c.lang, shas[0], "test")
-			if mf.File != c.wantFile || mf.Line != c.wantLine || mf.LineStatus != c.wantStatus {
-				t.Errorf("carried to %s:%d (%s), want %s:%d (%s); note %q", mf.File, mf.Line, mf.LineStatus,
-					c.wantFile, c.wantLine, c.wantStatus, mf.Note)
-			}
+			checkCarry(t, repo, dir, shas[0], c.lang, c.path, c.line, c.wantFile, c.wantLine, c.wantStatus)
 		})
 	}
 }
