@@ -346,14 +346,10 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, lang, de
 // deployed commit, by its text and the lines around it, as `git blame -C`
 // does. It moves mf there when one place matches best.
 func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, deployed string) bool {
-	if a.cfg.Root == "" {
+	old, ok := a.deployedLines(ctx, mf, deployed)
+	if !ok {
 		return false
 	}
-	b, err := a.cfg.Repo.FileAt(ctx, deployed, mf.RepoPathAtDeploy)
-	if err != nil {
-		return false
-	}
-	old := splitLines(b)
 	if mf.OriginalLine < 1 || mf.OriginalLine > len(old) {
 		return false
 	}
@@ -490,6 +486,19 @@ func nearbyContext(old []string, o int, cur []string, n int) int {
 	return score
 }
 
+// deployedLines returns the lines of mf's file at the deployed commit,
+// where findMoved and findMovedFunction start from.
+func (a *Analyzer) deployedLines(ctx context.Context, mf *incident.MappedFrame, deployed string) ([]string, bool) {
+	if a.cfg.Root == "" {
+		return nil, false
+	}
+	b, err := a.cfg.Repo.FileAt(ctx, deployed, mf.RepoPathAtDeploy)
+	if err != nil {
+		return nil, false
+	}
+	return splitLines(b), true
+}
+
 // changedSince lists the files changed from the deployed commit to HEAD,
 // where a statement or function the carry lost may have gone; ok is false
 // when they cannot be listed or are too many to search.
@@ -516,14 +525,10 @@ func (a *Analyzer) changedSince(ctx context.Context, deployed string) ([]string,
 // of the function, rather than a line of the old file where the function
 // no longer is (or of a file that no longer exists).
 func (a *Analyzer) findMovedFunction(ctx context.Context, mf *incident.MappedFrame, lang, deployed, status string) bool {
-	if a.cfg.Root == "" {
+	old, ok := a.deployedLines(ctx, mf, deployed)
+	if !ok {
 		return false
 	}
-	b, err := a.cfg.Repo.FileAt(ctx, deployed, mf.RepoPathAtDeploy)
-	if err != nil {
-		return false
-	}
-	old := splitLines(b)
 	start, end, decl, ok := funcExtent(lang, old, mf.OriginalLine)
 	if !ok || len(decl) < minMovedText {
 		return false
