@@ -142,6 +142,7 @@ var (
 	_ telemetry.EscapedGate   = runGate{}
 	_ telemetry.BorrowingGate = runGate{}
 	_ telemetry.PrefaceGate   = runGate{}
+	_ telemetry.ForeignGate   = runGate{}
 )
 
 // Take feeds every Analyzer an entry whose line is borrowed, each copying
@@ -161,6 +162,23 @@ func (g runGate) feed(e incident.Event, borrowed bool) {
 			a.Add(e)
 		}
 	}
+}
+
+// TakeForeign takes an entry that every Analyzer would only count (see
+// reassemble.Reassembler.Foreign) without decoding its line, as Take
+// would have.
+func (g runGate) TakeForeign(labels map[string]string, t time.Time, raw string) bool {
+	for _, a := range g.as {
+		if !a.reasm.Foreign(labels, t, raw) {
+			return false
+		}
+	}
+	g.versions.AddAt(labels, t)
+	for _, a := range g.as {
+		a.events++
+		a.reasm.AddForeign(labels, t)
+	}
+	return true
 }
 
 func (g runGate) Candidate(line string) bool {

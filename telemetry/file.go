@@ -160,6 +160,7 @@ type reader struct {
 	n       int
 	borrow  BorrowingGate // q.Gate, when it is one
 	preface PrefaceGate   // q.Gate, when it is one
+	foreign ForeignGate   // q.Gate, when it is one
 }
 
 // deliver counts one event and hands it to fn when it lies in the window.

@@ -138,6 +138,7 @@ func (r *reader) readJSONLParallel(src io.Reader) (int64, error) {
 
 	var where, scratch []byte
 	r.borrow, _ = r.q.Gate.(BorrowingGate)
+	r.foreign, _ = r.q.Gate.(ForeignGate)
 	r.preface, _ = r.q.Gate.(PrefaceGate)
 	lineNo := 0
 	for c := range order {
@@ -200,6 +201,14 @@ func (r *reader) consume(c *jsonlChunk, i int, where, scratch *[]byte, lineNo in
 			return nil
 		}
 		if r.q.Gate.Skip(rec.labels, t) {
+			r.st.Entries++
+			return nil
+		}
+		if fg := r.foreign; fg != nil && rec.esc != 0 && !rec.decoded && !rec.nonASCII &&
+			fg.TakeForeign(rec.labels, t, unsafeString(c.buf[rec.lo+1:rec.hi-1])) {
+			// Most such lines follow the end of a trace, whose stream
+			// must see them refused before it closes: no need to
+			// decode them to tell.
 			r.st.Entries++
 			return nil
 		}

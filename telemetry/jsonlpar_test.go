@@ -17,6 +17,7 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/faultline-dev/faultline/incident"
 )
@@ -284,6 +285,75 @@ func TestBorrowingGate(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got[i], w) {
 			t.Fatalf("entry %d: got %+v, want %+v", i, got[i], w)
+		}
+	}
+}
+
+// foreignKeepGate is borrowKeepGate taking every other escaped line Skip
+// refuses before it is decoded; it decodes them itself to keep them.
+type foreignKeepGate struct {
+	borrowKeepGate
+	asked, taken int
+	broken       []string // raws outside TakeForeign's terms
+}
+
+func (g *foreignKeepGate) TakeForeign(labels map[string]string, t time.Time, raw string) bool {
+	g.asked++
+	if !strings.Contains(raw, `\`) || strings.Contains(raw, `\n`) || strings.Contains(raw, `\\`) ||
+		strings.Contains(raw, `\u`) || strings.ContainsFunc(raw, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		g.broken = append(g.broken, raw)
+	}
+	if g.asked%2 == 0 {
+		return false
+	}
+	var line string
+	if err := json.Unmarshal([]byte(`"`+raw+`"`), &line); err != nil {
+		g.broken = append(g.broken, raw)
+	}
+	g.taken++
+	*g.out = append(*g.out, incident.Event{Time: t, Labels: labels, Line: line, Origin: "taken"})
+	return true
+}
+
+// TestForeignGate checks that the escaped lines Skip refuses are offered
+// to TakeForeign undecoded, on its terms, in delivery order, and reach
+// Take when it declines them.
+func TestForeignGate(t *testing.T) {
+	data := messyJSONL(t, 3000, 4)
+	path := filepath.Join(t.TempDir(), "messy.jsonl")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := sequentialJSONL(t, path, data, Query{})
+	var got []incident.Event
+	g := &foreignKeepGate{borrowKeepGate: borrowKeepGate{out: &got}}
+	if _, err := NewFileSource(path, nil).Fetch(context.Background(), Query{Gate: g}, func(e incident.Event) error {
+		got = append(got, e)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if g.taken == 0 || g.borrowed == 0 {
+		t.Fatalf("%d entries taken undecoded, %d borrowed: pod b's escaped lines should be both", g.taken, g.borrowed)
+	}
+	if len(g.broken) > 0 {
+		t.Fatalf("TakeForeign got %d lines outside its terms, first %q", len(g.broken), g.broken[0])
+	}
+	var want []incident.Event
+	for _, e := range all {
+		if strings.Contains(e.Line, "keep=true") || e.Labels["pod"] == "b" {
+			if e.Labels["pod"] == "b" && !strings.Contains(e.Line, "keep=true") {
+				e.Origin = "taken"
+			}
+			want = append(want, e)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d entries, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("entry %d: got %+v, want %+v", i, got[i], want[i])
 		}
 	}
 }

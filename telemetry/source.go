@@ -98,6 +98,21 @@ type BorrowingGate interface {
 	Take(e incident.Event)
 }
 
+// A ForeignGate is a BorrowingGate that can take, without decoding its
+// line, an entry that its consumer would only count: in a crash storm,
+// each trace's stream goes on past its end with lines that its open trace
+// must see refused before it closes, as many as the traces' own lines and
+// most of them escaped.
+type ForeignGate interface {
+	BorrowingGate
+	// TakeForeign is called, in delivery order, before Take for an entry
+	// Skip did not take whose line is still escaped: raw is the content of
+	// its JSON string, ASCII, with escapes but no \uXXXX, \n or \\ one.
+	// It returns true when it took the entry as Take would have; false
+	// means "decode the line and call Take".
+	TakeForeign(labels map[string]string, t time.Time, raw string) bool
+}
+
 // A PrefaceGate is a Gate whose consumer needs, with some entries that
 // Candidate accepts, the line of the same stream before them: pkg/errors
 // prints an error's message on one line and its stack below, and only the

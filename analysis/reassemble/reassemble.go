@@ -300,6 +300,46 @@ func (r *Reassembler) addLine(e incident.Event, line string) {
 	r.open(st, e, line)
 }
 
+// Foreign reports whether AddRefused of an entry of the stream of labels
+// at t, whose line is held escaped in raw, would only count it: its stream
+// has no open block, or the block has been quiet longer than Gap, or the
+// block's parser does not continue the line (MaxForeign such lines close
+// the block). raw is the content of the JSON string holding the line, on
+// the terms of stack.EscapedContinuer (ASCII, no \uXXXX or \n escape);
+// false may be wrong, true is not. A source asks it before decoding a line
+// its gate refused (telemetry.ForeignGate): in a crash storm, the lines
+// after each trace, which its stream's open block must see before it
+// closes, were as many as the traces' own lines, most of them escaped.
+func (r *Reassembler) Foreign(labels map[string]string, t time.Time, raw string) bool {
+	b := r.slotOf(labels).open
+	if b == nil || r.Gap > 0 && t.Sub(b.last) > r.Gap {
+		return true
+	}
+	// The runtime prefix holds nothing JSON escapes: it is in raw as it
+	// is in the line.
+	return !stack.MayContinueEscaped(b.parser, b.lines, stripRuntimePrefix(trimEscapedEOL(raw)))
+}
+
+// AddForeign is AddRefused for an entry Foreign reported as only counted:
+// it counts it against its stream's open block, without its line.
+func (r *Reassembler) AddForeign(labels map[string]string, t time.Time) {
+	r.stats.Events++
+	st := r.slotOf(labels)
+	st.prev = "" // as remember does for a borrowed line
+	b := st.open
+	switch {
+	case b == nil:
+	case r.Gap > 0 && t.Sub(b.last) > r.Gap:
+		r.stats.GapSplits++
+		r.close(st)
+	default:
+		b.foreign++
+		if b.foreign > r.MaxForeign {
+			r.close(st)
+		}
+	}
+}
+
 // remember keeps line as the stream's previous line.
 func (r *Reassembler) remember(st *slot, e incident.Event, line string) {
 	if r.borrowed {

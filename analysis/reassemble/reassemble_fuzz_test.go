@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/faultline-dev/faultline/analysis/stack/stacktest"
 	"github.com/faultline-dev/faultline/incident"
 )
 
@@ -50,17 +51,30 @@ func FuzzReassemble(f *testing.F) {
 		}
 		// Borrowed lines (overwritten after each call) and pipelined
 		// parsing must read the same traces as owned lines read in turn.
-		if plain, other := fuzzTraces(text, false), fuzzTraces(text, true); !slices.Equal(plain, other) {
+		plain := fuzzTraces(text, readPlain)
+		if other := fuzzTraces(text, readBorrowed); !slices.Equal(plain, other) {
 			t.Fatalf("borrowed and pipelined read\n%q\nplain read\n%q", other, plain)
+		}
+		// A gated source skips what Candidate refuses on idle streams,
+		// and counts foreign lines undecoded when Foreign says so.
+		if other := fuzzTraces(text, readGated); !slices.Equal(plain, other) {
+			t.Fatalf("gated read\n%q\nplain read\n%q", other, plain)
 		}
 	})
 }
 
+// How fuzzTraces feeds the lines.
+const (
+	readPlain    = iota // every line to Add
+	readBorrowed        // lent from a buffer overwritten after the call, pipelined
+	readGated           // borrowed, and gated as a source with analysis's gate does
+)
+
 // fuzzTraces reads text as FuzzReassemble does and returns what it
-// emitted, sorted (Flush closes the last blocks in map order); with
-// borrowed, every line is lent from a buffer overwritten after the call
-// and the Reassembler is pipelined.
-func fuzzTraces(text string, borrowed bool) []string {
+// emitted, sorted (Flush closes the last blocks in map order), and the
+// counts.
+func fuzzTraces(text string, mode int) []string {
+	borrowed := mode != readPlain
 	var got []string
 	r := New(func(o Occurrence) {
 		got = append(got, fmt.Sprintf("%v %v %+v %q", o.Time, o.Labels, o.Trace, o.TraceIDs))
@@ -82,6 +96,26 @@ func fuzzTraces(text string, borrowed bool) []string {
 			}
 		}
 		prev[0], prev[1] = prev[1], line
+		if mode == readGated && !r.Candidate(line) {
+			if r.Idle(e.Labels) {
+				r.Skipped()
+				continue
+			}
+			// Escaped as logcli delivers it: a source asks about the
+			// lines it would otherwise decode.
+			raw, ok := stacktest.EscapeJSON(line, i%3 == 0)
+			if ok && isASCII(raw) && strings.Contains(raw, `\`) && !strings.Contains(raw, `\n`) &&
+				!strings.Contains(raw, `\\`) && r.Foreign(e.Labels, e.Time, raw) {
+				r.AddForeign(e.Labels, e.Time)
+				continue
+			}
+			if line != "" {
+				buf = append(buf[:0], line...)
+				e.Line = unsafe.String(&buf[0], len(buf))
+			}
+			r.AddRefused(e)
+			continue
+		}
 		if !borrowed || line == "" {
 			r.Add(e)
 			continue
@@ -95,7 +129,18 @@ func fuzzTraces(text string, borrowed bool) []string {
 	}
 	r.Flush()
 	slices.Sort(got)
-	return got
+	st := r.Stats()
+	st.OpenStreams = 0 // the gate keeps idle streams out of the slots
+	return append(got, fmt.Sprintf("%+v", st))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // openSlots counts the streams with an open block.

@@ -525,3 +525,49 @@ func TestLogfmtStack(t *testing.T) {
 		t.Error("an ordinary logfmt line is a candidate")
 	}
 }
+
+// TestForeign checks what a source may count without decoding: the
+// escaped log lines after a trace, until the block closes; never a line
+// that continues the trace, nor one after the block went quiet too long
+// to be told from a new one (that closes it, and Foreign says so).
+func TestForeign(t *testing.T) {
+	var got []Occurrence
+	r := New(func(o Occurrence) { got = append(got, o) })
+	labels := map[string]string{"service": "cart"}
+	t0 := time.Date(2026, 11, 20, 10, 42, 0, 0, time.UTC)
+	for i, l := range []string{"panic: boom", "", "goroutine 1 [running]:", "main.main()"} {
+		r.Add(incident.Event{Time: t0.Add(time.Duration(i) * time.Millisecond), Labels: labels, Line: l})
+	}
+	at := t0.Add(time.Second)
+	if r.Foreign(labels, at, `\t/app/main.go:12 +0x1d`) {
+		t.Fatal("the trace's file line taken as foreign")
+	}
+	r.AddRefused(incident.Event{Time: at, Labels: labels, Line: "\t/app/main.go:12 +0x1d"})
+	jsonLine := `{\"level\":\"INFO\",\"msg\":\"served\"}`
+	for i := 0; i <= r.MaxForeign; i++ {
+		if !r.Foreign(labels, at, jsonLine) {
+			t.Fatalf("foreign line %d not counted undecoded", i)
+		}
+		r.AddForeign(labels, at)
+	}
+	if len(got) != 1 || len(got[0].Trace.Frames) != 1 || got[0].Trace.Frames[0].Line != 12 {
+		t.Fatalf("after MaxForeign+1 foreign lines got %+v, want the trace closed at main.go:12", got)
+	}
+	if !r.Idle(labels) {
+		t.Fatal("the block is still open")
+	}
+	if st := r.Stats(); st.Events != 4+1+r.MaxForeign+1 {
+		t.Errorf("counted %d events", st.Events)
+	}
+
+	// A block quiet for longer than Gap: the next line closes it.
+	r.Add(incident.Event{Time: at, Labels: labels, Line: "panic: again"})
+	late := at.Add(r.Gap + time.Second)
+	if !r.Foreign(labels, late, `\tpanic: again [recovered]`) {
+		t.Fatal("a line after the gap is not only counted")
+	}
+	r.AddForeign(labels, late)
+	if !r.Idle(labels) || r.Stats().GapSplits != 1 {
+		t.Fatalf("the quiet block was not closed by the gap (%+v)", r.Stats())
+	}
+}

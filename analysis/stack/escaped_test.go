@@ -206,6 +206,17 @@ func checkIndexPair(t *testing.T, s string, d int) {
 	if got := indexPairGeneric(s, 'p', 'v', d); got != want {
 		t.Fatalf("indexPairGeneric(%q, p, v, %d) = %d, want %d", s, d, got, want)
 	}
+	// Either of two pairs: the first of ('p', 'v') and ('[', ']').
+	want2 := indexPairReference(s, '[', ']', d)
+	if want2 < 0 || want >= 0 && want < want2 {
+		want2 = want
+	}
+	if got := indexPairs(s, 'p', 'v', '[', ']', d); got != want2 {
+		t.Fatalf("indexPairs(%q, p, v, [, ], %d) = %d, want %d", s, d, got, want2)
+	}
+	if got := indexPairsGeneric(s, 'p', 'v', '[', ']', d); got != want2 {
+		t.Fatalf("indexPairsGeneric(%q, p, v, [, ], %d) = %d, want %d", s, d, got, want2)
+	}
 }
 
 func TestIndexPair(t *testing.T) {
@@ -217,6 +228,11 @@ func TestIndexPair(t *testing.T) {
 				b := append([]byte(nil), base...)
 				b[i] = 'p'
 				checkIndexPair(t, string(b), d)
+				if j := (i * 5) % n; j+d < n && j != i && j+d != i { // the other pair, before or after
+					c := append([]byte(nil), b...)
+					c[j], c[j+d] = '[', ']'
+					checkIndexPair(t, string(c), d)
+				}
 				if i+d < n {
 					b[i+d] = 'v'
 					checkIndexPair(t, string(b), d)

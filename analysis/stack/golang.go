@@ -144,27 +144,21 @@ func goStartPrefix(line string) bool {
 // which may be anywhere in a line (after a logger's timestamp). Every line
 // of a log is tested so: each marker is looked for by two of its letters
 // at their distance ('p' and 'v' of "panic serving", the brackets of
-// "[Recovery]"), a pair rare in other text, many positions at a time.
+// "[Recovery]"), a pair rare in other text, many positions at a time,
+// both pairs in one pass.
 func hasGoMarker(line string) bool {
 	const httpP = 6 // the offset of "panic"'s 'p' in httpPanicMarker
 	for i := 0; ; {
-		k := indexPair(line[i:], 'p', 'v', 9)
-		if k < 0 {
-			break
-		}
-		k += i
-		if k >= httpP && strings.HasPrefix(line[k-httpP:], httpPanicMarker) {
-			return true
-		}
-		i = k + 1
-	}
-	for i := 0; ; {
-		k := indexPair(line[i:], '[', ']', 9)
+		k := indexPairs(line[i:], 'p', 'v', '[', ']', 9)
 		if k < 0 {
 			return false
 		}
 		k += i
-		if strings.HasPrefix(line[k:], ginMarker) {
+		if line[k] == 'p' {
+			if k >= httpP && strings.HasPrefix(line[k-httpP:], httpPanicMarker) {
+				return true
+			}
+		} else if strings.HasPrefix(line[k:], ginMarker) {
 			return true
 		}
 		i = k + 1
@@ -225,6 +219,63 @@ func (Go) Continue(block []string, line string) bool {
 			strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "fatal error: ")
 	}
 	return continuesMessage(block, line)
+}
+
+// MayContinueEscaped implements EscapedContinuer. Every line Continue
+// accepts in a stack is told by bytes JSON does not escape: a tab first
+// (escaped: unsure), a prefix, a function line's parentheses, dots and
+// spaces (an escape stands for one byte, never one of those), a register
+// name before its first space.
+func (Go) MayContinueEscaped(block []string, raw string) bool {
+	if len(block) == 0 {
+		return false
+	}
+	if ginStart(block[0]) || framesFirst(block) {
+		return true
+	}
+	if strings.HasPrefix(block[len(block)-1], "exit status ") {
+		return false
+	}
+	if raw[0] == '\\' || goMayBeStructural(raw) {
+		return true
+	}
+	if !inStacks(block) {
+		// continuesMessage, whose prefixes JSON does not escape.
+		switch {
+		case len(block) >= maxMessageLines || strings.HasPrefix(raw, "panic: "):
+			return false
+		case strings.HasPrefix(raw, "fatal error: "):
+			return !strings.HasPrefix(block[0], "fatal error: ")
+		}
+		for _, l := range block {
+			if l == "" || l == "\r" {
+				return false
+			}
+		}
+		return !looksLikeLogEntry(raw)
+	}
+	if isFuncLine(raw) || mayHavePrefix(raw, "fatal error: ") {
+		return true
+	}
+	// A register line's first space is at most 6 bytes in; each escape
+	// before it in raw is two bytes for one.
+	sp := strings.IndexByte(raw, ' ')
+	if sp < 0 || sp > 2*6+1 {
+		return false
+	}
+	return strings.IndexByte(raw[:sp], '\\') >= 0 || isRegisterLine(raw)
+}
+
+// goMayBeStructural is isStructuralLine for an escaped line: its prefixes
+// (the goroutine header's, the elision note's), which JSON does not escape.
+func goMayBeStructural(raw string) bool {
+	for _, p := range [...]string{"goroutine ", "[signal ", "runtime: ", "created by ", "...",
+		"exit status ", "PC=0x", "signal arrived during "} {
+		if mayHavePrefix(raw, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Detect reports whether a structured log field holds a Go stack: a crash

@@ -17,3 +17,12 @@ func indexPairGeneric(s string, c0, c1 byte, d int) int {
 	}
 	return -1
 }
+
+// indexPairsGeneric is indexPairs as two searches.
+func indexPairsGeneric(s string, a0, a1, b0, b1 byte, d int) int {
+	i, j := indexPairGeneric(s, a0, a1, d), indexPairGeneric(s, b0, b1, d)
+	if i < 0 || j >= 0 && j < i {
+		return j
+	}
+	return i
+}

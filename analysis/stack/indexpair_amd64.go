@@ -16,7 +16,19 @@ func indexPair(s string, c0, c1 byte, d int) int {
 	return indexPairGeneric(s, c0, c1, d)
 }
 
+// indexPairs returns the first i where s[i] == a0 and s[i+d] == a1, or
+// s[i] == b0 and s[i+d] == b1, or -1: one pass for two markers.
+func indexPairs(s string, a0, a1, b0, b1 byte, d int) int {
+	if hasAVX2 && len(s) >= d+32 {
+		return indexPairsAVX2(s, a0, a1, b0, b1, d)
+	}
+	return indexPairsGeneric(s, a0, a1, b0, b1, d)
+}
+
 var hasAVX2 = cpu.X86.HasAVX2
 
 //go:noescape
 func indexPairAVX2(s string, c0, c1 byte, d int) int
+
+//go:noescape
+func indexPairsAVX2(s string, a0, a1, b0, b1 byte, d int) int

@@ -95,6 +95,28 @@ func (Java) Continue(block []string, line string) bool {
 	return false
 }
 
+// MayContinueEscaped implements EscapedContinuer: Continue reads the first
+// bytes after the indentation, and an escaped tab may be indentation.
+func (Java) MayContinueEscaped(_ []string, raw string) bool {
+	t := strings.TrimLeft(raw, " ")
+	if t == "" {
+		return false
+	}
+	switch t[0] {
+	case '\\':
+		return true
+	case 'a':
+		return mayHavePrefix(t, "at ")
+	case '.':
+		return mayHavePrefix(t, "... ")
+	case 'C':
+		return mayHavePrefix(t, "Caused by: ")
+	case 'S':
+		return mayHavePrefix(t, "Suppressed: ")
+	}
+	return false
+}
+
 // Detect reports whether a structured log field holds a JVM trace: a header
 // line or at least one frame in Java's "at pkg.Class.method(File.java:1)"
 // form (no space before the parenthesis, unlike V8).

@@ -229,6 +229,29 @@ func (Node) Continue(block []string, line string) bool {
 	return strings.TrimSpace(line) == "" && strings.TrimSpace(last) != ""
 }
 
+// MayContinueEscaped implements EscapedContinuer. The line's first byte
+// after its indentation is in raw as is unless it is escaped (a tab, which
+// may be indentation), and it is not white space: the line is not blank.
+func (Node) MayContinueEscaped(block []string, raw string) bool {
+	if len(block) == 0 || strings.HasPrefix(block[len(block)-1], "Node.js v") {
+		return false
+	}
+	t := strings.TrimLeft(raw, " ")
+	if t == "" || t[0] == '\\' {
+		return true
+	}
+	if mayHavePrefix(t, "at ") || mayHavePrefix(raw, "Node.js v") || mayHavePrefix(t, "... ") {
+		return true
+	}
+	if len(block) >= nodeMaxBlock {
+		return false
+	}
+	if (len(t) < len(raw) || t[0] == '}' || t[0] == ']') && nodeOpenDepth(block) > 0 {
+		return true
+	}
+	return nodeIsLocationHeader(block[0]) && len(block) < 8 && nodeHeaderArea(block)
+}
+
 // nodeMaxBlock bounds a block outside its frames: V8 keeps 10 frames by
 // default, so a longer properties block is a log that never closed its brace.
 const nodeMaxBlock = 500

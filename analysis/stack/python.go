@@ -119,6 +119,34 @@ func (Python) Continue(block []string, line string) bool {
 	return line == "" || line == "\r" || pyIsSeparator(line)
 }
 
+// MayContinueEscaped implements EscapedContinuer. An escaped line is not
+// blank, and a separator or header is in it as is up to its first escape.
+func (Python) MayContinueEscaped(block []string, raw string) bool {
+	if len(block) == 0 {
+		return false
+	}
+	if pyIsGroupStart(block[0]) {
+		t := strings.TrimLeft(raw, " ")
+		return t != "" && (t[0] == '|' || t[0] == '+' || t[0] == '\\')
+	}
+	last := block[len(block)-1]
+	switch {
+	case last == "" || last == "\r":
+		return pyMayBeSeparator(raw) || mayHavePrefix(raw, pyTracebackHeader) && pyAfterSeparator(block)
+	case pyIsSeparator(last):
+		return mayHavePrefix(raw, pyTracebackHeader)
+	case pyInFrames(last):
+		return true
+	}
+	return pyMayBeSeparator(raw)
+}
+
+// pyMayBeSeparator is pyIsSeparator for an escaped line, which is no
+// shorter than the line.
+func pyMayBeSeparator(raw string) bool {
+	return len(raw) > 40 && (mayHavePrefix(raw, pyContextSep) || mayHavePrefix(raw, pyCauseSep))
+}
+
 // pyInFrames reports whether the block's last line is inside a traceback's
 // frame list, where the next unindented line is the exception.
 func pyInFrames(last string) bool {

@@ -7,7 +7,11 @@
 // raised), whatever order the runtime printed them in.
 package stack
 
-import "github.com/faultline-dev/faultline/incident"
+import (
+	"strings"
+
+	"github.com/faultline-dev/faultline/incident"
+)
 
 // Parser reads one language's traces. The reassembler (package reassemble)
 // drives it line by line over each log stream:
@@ -52,6 +56,50 @@ type Classifier interface {
 // line is false; a parser that cannot tell cheaply returns true.
 type EscapedStarter interface {
 	MayStartEscaped(raw string) bool
+}
+
+// EscapedContinuer is implemented by parsers that can tell, from a line
+// still inside a JSON string, that Continue would refuse it. After a trace
+// ends, its stream's next lines (up to the reassembler's MaxForeign) are
+// each asked whether they continue it; in a crash storm they were as many
+// as the traces' own lines, and most were escaped lines decoded only to be
+// refused. raw holds at least one escape, is ASCII, and holds no \uXXXX
+// or \n escape and no escaped line end at its end: every byte of the line
+// that JSON does not escape is in raw as is, in order, and each escape
+// stands for one byte. MayContinueEscaped returns false only when
+// Continue(block, line) of the decoded line is false.
+type EscapedContinuer interface {
+	MayContinueEscaped(block []string, raw string) bool
+}
+
+// MayContinueEscaped reports whether p may continue block with the line
+// whose JSON string content is raw (ASCII, no \uXXXX or \n escape, no
+// escaped line end at its end): exactly Continue when raw holds no escape,
+// the parser's EscapedContinuer when it implements one, else true.
+func MayContinueEscaped(p Parser, block []string, raw string) bool {
+	if strings.IndexByte(raw, '\\') < 0 {
+		return p.Continue(block, raw)
+	}
+	if ec, ok := p.(EscapedContinuer); ok {
+		return ec.MayContinueEscaped(block, raw)
+	}
+	return true
+}
+
+// mayHavePrefix reports whether the line whose escaped form is raw may
+// start with prefix: raw and the line agree up to raw's first backslash.
+func mayHavePrefix(raw, prefix string) bool {
+	for i := 0; i < len(prefix); i++ {
+		switch {
+		case i >= len(raw):
+			return false // the line is no longer than raw
+		case raw[i] == '\\':
+			return true
+		case raw[i] != prefix[i]:
+			return false
+		}
+	}
+	return true
 }
 
 // Prefaced is implemented by parsers that read traces whose message a
