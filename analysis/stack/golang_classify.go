@@ -128,6 +128,7 @@ const maxErrorType = 200
 // apostrophe inside a word ("can't") is not a quote.
 func normalizeMessage(s string) string {
 	var b strings.Builder
+	b.Grow(min(len(s), maxErrorType) + 3) // one allocation, not one per doubling
 	for i := 0; i < len(s) && b.Len() < maxErrorType; {
 		c := s[i]
 		switch {
