@@ -252,12 +252,7 @@ func (g *borrowKeepGate) Take(e incident.Event) {
 // delivery order among those fn gets, with the same lines, times and
 // labels: the view of the reader's buffer it lends is the decoded line.
 func TestBorrowingGate(t *testing.T) {
-	data := messyJSONL(t, 3000, 4)
-	path := filepath.Join(t.TempDir(), "messy.jsonl")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	all, _ := sequentialJSONL(t, path, data, Query{})
+	path, all, _ := messyFile(t)
 	var got []incident.Event
 	g := &borrowKeepGate{out: &got}
 	if _, err := NewFileSource(path, nil).Fetch(context.Background(), Query{Gate: g}, func(e incident.Event) error {
@@ -319,12 +314,7 @@ func (g *foreignKeepGate) TakeForeign(labels map[string]string, t time.Time, raw
 // to TakeForeign undecoded, on its terms, in delivery order, and reach
 // Take when it declines them.
 func TestForeignGate(t *testing.T) {
-	data := messyJSONL(t, 3000, 4)
-	path := filepath.Join(t.TempDir(), "messy.jsonl")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	all, _ := sequentialJSONL(t, path, data, Query{})
+	path, all, _ := messyFile(t)
 	var got []incident.Event
 	g := &foreignKeepGate{borrowKeepGate: borrowKeepGate{out: &got}}
 	if _, err := NewFileSource(path, nil).Fetch(context.Background(), Query{Gate: g}, func(e incident.Event) error {
@@ -358,16 +348,23 @@ func TestForeignGate(t *testing.T) {
 	}
 }
 
-func checkGate(t *testing.T, g interface {
-	Gate
-	skippedTimes() []time.Time
-}) {
+// messyFile writes messyJSONL's 3000 entries of 4 pods to a file and
+// returns its path, and the entries and stats of a sequential read of it.
+func messyFile(t *testing.T) (string, []incident.Event, Stats) {
 	data := messyJSONL(t, 3000, 4)
 	path := filepath.Join(t.TempDir(), "messy.jsonl")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	all, allSt := sequentialJSONL(t, path, data, Query{})
+	all, st := sequentialJSONL(t, path, data, Query{})
+	return path, all, st
+}
+
+func checkGate(t *testing.T, g interface {
+	Gate
+	skippedTimes() []time.Time
+}) {
+	path, all, allSt := messyFile(t)
 	got, st, err := collect(t, NewFileSource(path, nil), Query{Gate: g})
 	if err != nil {
 		t.Fatal(err)
