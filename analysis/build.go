@@ -177,6 +177,7 @@ func (a *Analyzer) deployedCommit(ctx context.Context, service, env, version str
 	if a.cfg.Repo == nil || version == "" {
 		return "", ""
 	}
+	missing := "" // a commit a deploy event names that the clone lacks
 	for _, timed := range []bool{true, false} {
 		for i := len(a.cfg.Deploys) - 1; i >= 0; i-- {
 			d := a.cfg.Deploys[i]
@@ -188,6 +189,8 @@ func (a *Analyzer) deployedCommit(ctx context.Context, service, env, version str
 			}
 			if sha, err := a.cfg.Repo.Resolve(ctx, d.Commit); err == nil {
 				return sha, "deploy event"
+			} else if missing == "" && timed {
+				missing = d.Commit
 			}
 		}
 	}
@@ -203,6 +206,12 @@ func (a *Analyzer) deployedCommit(ctx context.Context, service, env, version str
 		if sha, err := a.cfg.Repo.Resolve(ctx, d.Commit); err == nil {
 			return sha, "deploy event of " + shortSHA(sha)
 		}
+	}
+	if missing != "" {
+		// Said, not guessed around: a shallow clone (CI's --depth 1) or
+		// a checkout that never fetched the deployed branch has no
+		// history to carry the line through or to blame.
+		return "", fmt.Sprintf("the deploy event's commit %s is not in this repository (a shallow clone, or not fetched: git fetch --unshallow)", shortSHA(missing))
 	}
 	return "", ""
 }
@@ -315,6 +324,9 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, lang, de
 		mf.LineStatus = "unknown"
 		if a.cfg.Repo != nil {
 			mf.Note = "deployed commit unknown: line shown as printed in production"
+			if how != "" {
+				mf.Note = how + ": line shown as printed in production"
+			}
 		}
 		return
 	}
@@ -331,6 +343,9 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, lang, de
 	mf.LineStatus = c.Status
 	mf.Note = c.Note
 	if c.Status == gitrepo.StatusDeleted || c.Status == gitrepo.StatusMissing {
+		if a.notYetAtHead(ctx, mf, deployed) {
+			return
+		}
 		if a.findMoved(ctx, mf, deployed) || a.findMovedFunction(ctx, mf, lang, deployed, c.Status) {
 			return
 		}
@@ -338,6 +353,41 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, lang, de
 	if c.Status == "moved" && mf.Note == "" {
 		mf.Note = fmt.Sprintf("line %d at the deployed commit %s is line %d now", mf.OriginalLine, shortSHA(deployed), c.Line)
 	}
+}
+
+// notYetAtHead handles a line the diff to HEAD lost because HEAD never had
+// it: the checkout is older than the deployed commit (a developer who has
+// not pulled, a deploy built from a release or hotfix branch not merged
+// yet), and the commit that wrote the line is not in HEAD's history. No
+// statement at HEAD is that line, so none is claimed: the status is
+// unknown and the note names the commit HEAD lacks. It reports whether it
+// did so.
+func (a *Analyzer) notYetAtHead(ctx context.Context, mf *incident.MappedFrame, deployed string) bool {
+	head, err := a.cfg.Repo.Head(ctx)
+	if err != nil || head == "" {
+		return false
+	}
+	if in, err := a.cfg.Repo.IsAncestor(ctx, deployed, head); err != nil || in {
+		return false // every line of the deployed commit is in HEAD's history
+	}
+	w, err := a.cfg.Repo.Blame(ctx, deployed, mf.RepoPathAtDeploy, mf.OriginalLine)
+	if err != nil || w.SHA == "" {
+		return false
+	}
+	if in, err := a.cfg.Repo.IsAncestor(ctx, w.SHA, head); err != nil || in {
+		return false // HEAD had the line once: it was deleted or moved since
+	}
+	mf.LineStatus = "unknown"
+	behind := "HEAD " + shortSHA(head) + " does not contain it"
+	if in, err := a.cfg.Repo.IsAncestor(ctx, head, deployed); err == nil && in {
+		behind = "HEAD " + shortSHA(head) + " is older than the deployed commit"
+	}
+	mf.Note = fmt.Sprintf("line %d of %s at the deployed commit %s was written by %s %q, which is not in this checkout (%s): update it to see the line",
+		mf.OriginalLine, mf.RepoPathAtDeploy, shortSHA(deployed), shortSHA(w.SHA), w.Summary, behind)
+	if mf.Line > 0 {
+		mf.Note += fmt.Sprintf("; line %d is only where it would be", mf.Line)
+	}
+	return true
 }
 
 // findMoved looks for a statement the diff of its file lost (the function

@@ -252,35 +252,72 @@ func (r *Repo) pathAtHead(ctx context.Context, fromH, head plumbing.Hash, rel st
 	return r.followRenames(ctx, fromH, head, rel)
 }
 
-// maxRenameWalk bounds the first-parent walk of followRenames.
+// maxRenameWalk bounds the commits followRenames visits.
 const maxRenameWalk = 500
 
-// followRenames follows rel from fromH to head along head's first-parent
-// chain, one commit at a time. It returns "" when fromH is not on that chain
-// or the file was deleted on the way.
+// followRenames follows rel from fromH to head one commit at a time, along
+// the shortest chain of parents from head back to fromH (first parents
+// first): a deploy built from a hotfix or release branch that was merged
+// back is reached through the merge's second parent. It returns "" when
+// fromH is not an ancestor of head within the bound, or the file was
+// deleted on the way.
 func (r *Repo) followRenames(ctx context.Context, fromH, head plumbing.Hash, rel string) (string, error) {
-	var chain []plumbing.Hash // newest first
-	for c := head; c != fromH; {
-		if len(chain) == maxRenameWalk {
+	next := map[plumbing.Hash]plumbing.Hash{head: {}} // commit -> its child on the way to head
+	queue := []plumbing.Hash{head}
+	if head == fromH {
+		return "", nil
+	}
+	found := false
+	for len(queue) > 0 && !found {
+		if len(next) > maxRenameWalk {
 			return "", nil
 		}
-		chain = append(chain, c)
-		p, ok, err := r.firstParent(ctx, c)
-		if err != nil || !ok {
+		c := queue[0]
+		queue = queue[1:]
+		var parents []plumbing.Hash
+		err := r.withGit(ctx, func() error {
+			co, err := r.commitObject(c)
+			if err != nil {
+				return err
+			}
+			parents = co.ParentHashes
+			return nil
+		})
+		if err != nil {
 			return "", err
 		}
-		c = p
+		for _, p := range parents {
+			if _, seen := next[p]; seen {
+				continue
+			}
+			next[p] = c
+			if p == fromH {
+				found = true
+				break
+			}
+			queue = append(queue, p)
+		}
+	}
+	if !found {
+		return "", nil
+	}
+	var chain []plumbing.Hash // oldest first: fromH's child, ..., head
+	for c := next[fromH]; ; c = next[c] {
+		chain = append(chain, c)
+		if c == head {
+			break
+		}
 	}
 	cur, prev := rel, fromH
-	for i := len(chain) - 1; i >= 0; i-- {
-		ren, err := r.renamesBetween(ctx, prev, chain[i])
+	for _, c := range chain {
+		ren, err := r.renamesBetween(ctx, prev, c)
 		if err != nil {
 			return "", err
 		}
 		if p := ren[cur]; p != "" {
 			cur = p
 		}
-		prev = chain[i]
+		prev = c
 	}
 	if cur == rel {
 		return "", nil

@@ -26,7 +26,7 @@ func TestOneScenario(t *testing.T) {
 		for _, inc := range got {
 			loc := "<none>"
 			if inc.Location != nil {
-				loc = inc.Location.File + ":" + itoa(inc.Location.Line)
+				loc = inc.Location.File + ":" + itoa(inc.Location.Line) + " " + inc.Location.Status + " " + inc.Location.Note
 			}
 			culprit := "<none>"
 			if inc.RootCause != nil && inc.RootCause.SuspectCommit != nil {

@@ -48,8 +48,9 @@ func loadCommits(fsys fs.FS, dir string) ([]Commit, error) {
 }
 
 // parseCommit reads one commit archive: the header lines "message:",
-// "author:" and "date:" (RFC 3339), an optional body after a blank line,
-// then the files.
+// "author:" and "date:" (RFC 3339), the optional "parent:", "merge:" and
+// "branch:" lines (see the package doc), an optional body after a blank
+// line, then the files.
 func parseCommit(id string, raw []byte) (Commit, error) {
 	a := txtar.Parse(raw)
 	c := Commit{ID: id}
@@ -76,6 +77,12 @@ func parseCommit(id string, raw []byte) (Commit, error) {
 			c.Subject = val
 		case "author":
 			c.Author = val
+		case "parent":
+			c.Parent = val
+		case "merge":
+			c.Merge = val
+		case "branch":
+			c.Branch = val
 		case "date":
 			t, err := time.Parse(time.RFC3339, val)
 			if err != nil {
@@ -94,7 +101,7 @@ func parseCommit(id string, raw []byte) (Commit, error) {
 		return c, err
 	}
 	c.Files, c.Deleted = parseFiles(raw)
-	if len(c.Files)+len(c.Deleted) == 0 {
+	if len(c.Files)+len(c.Deleted) == 0 && c.Merge == "" {
 		return c, fmt.Errorf("commit changes no files")
 	}
 	return c, nil

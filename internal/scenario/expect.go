@@ -32,13 +32,22 @@ type ExpectedIncident struct {
 	DeployedLine int    `json:"deployed_line"`
 	// Culprit is the commit that introduced the statement; nil when the
 	// error is not caused by a code change (infrastructure).
-	Culprit       *ExpectedCommit `json:"culprit"`
-	ErrorType     string          `json:"error_type"`
-	Fixable       bool            `json:"fixable"`
-	Category      string          `json:"category,omitempty"`
-	Count         int             `json:"count"` // runs that crashed with it
-	Regression    []string        `json:"regression,omitempty"`
-	RegressionDir string          `json:"regression_dir,omitempty"`
+	Culprit *ExpectedCommit `json:"culprit"`
+	// NoCulprit: the culprit's history is not in the repository (a shallow
+	// clone), so the check must name no suspect commit rather than the
+	// commit the clone starts at.
+	NoCulprit bool `json:"no_culprit,omitempty"`
+	// AbsentAtHead: HEAD is older than the deployed commit and does not
+	// hold the statement yet. File is the deployed file, Line and
+	// CommittedLine are 0: the check must not claim a line there (its
+	// status must be neither unchanged nor moved).
+	AbsentAtHead  bool     `json:"absent_at_head,omitempty"`
+	ErrorType     string   `json:"error_type"`
+	Fixable       bool     `json:"fixable"`
+	Category      string   `json:"category,omitempty"`
+	Count         int      `json:"count"` // runs that crashed with it
+	Regression    []string `json:"regression,omitempty"`
+	RegressionDir string   `json:"regression_dir,omitempty"`
 	// RegressionNeedsNetwork: see IncidentSpec.
 	RegressionNeedsNetwork bool `json:"regression_needs_network,omitempty"`
 }
@@ -51,16 +60,31 @@ type ExpectedCommit struct {
 	Author  string `json:"author"`
 }
 
-// IntroducedBy returns the first commit whose tree holds the marker id: the
-// commit that introduced the buggy statement.
+// IntroducedBy returns the commit that introduced the buggy statement the
+// deployed commit holds: of the deployed commit's ancestors whose tree
+// holds the marker id and none of whose parents' does, the latest (a
+// change reverted and re-applied is the re-application's; a change merged
+// from a branch is the branch commit's, not the merge's; a cherry-pick the
+// deploy was built from is the pick's).
 func (s *Scenario) IntroducedBy(id string) (Commit, error) {
-	for _, c := range s.Commits {
-		tree, err := s.TreeAt(c.ID, true)
-		if err != nil {
-			return Commit{}, err
+	trees, err := s.trees()
+	if err != nil {
+		return Commit{}, err
+	}
+	has := func(i int) bool { _, ok := MarkerFor(trees[i], id); return ok }
+	anc := s.ancestors(s.Deployed().Commit)
+	for i := len(s.Commits) - 1; i >= 0; i-- {
+		if !anc[s.Commits[i].ID] || !has(i) {
+			continue
 		}
-		if _, ok := MarkerFor(tree, id); ok {
-			return c, nil
+		introduced := true
+		for _, p := range s.parents(i) {
+			if has(s.commitIndex(p)) {
+				introduced = false
+			}
+		}
+		if introduced {
+			return s.Commits[i], nil
 		}
 	}
 	return Commit{}, fmt.Errorf("scenario %s: no commit holds marker %q", s.Name, id)
@@ -73,7 +97,7 @@ func (s *Scenario) ComputeExpect(shas map[string]string) (*Expect, error) {
 	e := &Expect{
 		Scenario: s.Name, Service: s.Meta.Service, Env: s.Meta.Env, Language: s.Meta.Language,
 		DeployedVersion: dep.VersionOf(shas), DeployedCommit: shas[dep.Commit],
-		Head: shas[s.Commits[len(s.Commits)-1].ID],
+		Head: shas[s.HeadID()],
 	}
 	deployed, err := s.TreeAt(dep.Commit, true)
 	if err != nil {
@@ -104,17 +128,25 @@ func (s *Scenario) expectIncident(spec IncidentSpec, shas map[string]string, dep
 	if !ok {
 		return ei, fmt.Errorf("scenario %s: marker %q missing at the deployed commit", s.Name, spec.ID)
 	}
+	ei.DeployedFile, ei.DeployedLine = dm.File, dm.Line
 	hm, ok1 := MarkerFor(head, spec.ID)
 	wm, ok2 := MarkerFor(work, spec.ID)
-	if !ok1 || !ok2 {
+	switch {
+	case !ok1 && !ok2 && s.ancestors(s.Deployed().Commit)[s.HeadID()]:
+		ei.File, ei.AbsentAtHead = dm.File, true
+	case !ok1 || !ok2:
 		return ei, fmt.Errorf("scenario %s: marker %q missing at HEAD", s.Name, spec.ID)
+	default:
+		ei.File, ei.Line, ei.CommittedLine = wm.File, wm.Line, hm.Line
 	}
-	ei.DeployedFile, ei.DeployedLine = dm.File, dm.Line
-	ei.File, ei.Line, ei.CommittedLine = wm.File, wm.Line, hm.Line
 	if spec.Fixable {
 		c, err := s.IntroducedBy(spec.ID)
 		if err != nil {
 			return ei, err
+		}
+		if s.Meta.Shallow && c.ID != s.HeadID() {
+			ei.NoCulprit = true
+			return ei, nil
 		}
 		ei.Culprit = &ExpectedCommit{ID: c.ID, SHA: shas[c.ID], Subject: c.Subject, Author: c.Author}
 	}

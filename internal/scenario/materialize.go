@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -15,35 +16,102 @@ import (
 )
 
 // Materialize writes the scenario's repository into dst (which must not
-// exist or be empty): every commit in order on branch main, with the fixed
-// authors and times of the archives, a tag per deploy that asks for one
-// (lightweight, or annotated by the commit's author at the deploy time), and worktree.txtar applied last without a commit. Marker comments
-// are stripped. It returns commit id -> full sha; the shas are the same on
-// every machine.
+// exist or be empty): every commit in order, on its parents (see the
+// package doc), with the fixed authors and times of the archives; branch
+// main at the head commit and checked out, a branch per "branch:" header, a
+// tag per deploy that asks for one (lightweight, or annotated by the
+// commit's author at the deploy time), and worktree.txtar applied last
+// without a commit. A shallow scenario's repository holds only the head
+// commit, as `git clone --depth 1` makes. Marker comments are stripped. It
+// returns commit id -> full sha; the shas are the same on every machine.
 func (s *Scenario) Materialize(ctx context.Context, dst string) (map[string]string, error) {
 	if entries, err := os.ReadDir(dst); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("materialize %s: %s is not empty", s.Name, dst)
 	}
+	full := dst
+	if s.Meta.Shallow {
+		tmp, err := os.MkdirTemp("", "faultline-scenario-")
+		if err != nil {
+			return nil, fmt.Errorf("materialize %s: %w", s.Name, err)
+		}
+		defer os.RemoveAll(tmp)
+		full = tmp
+	}
+	repo, shas, err := s.materialize(ctx, full)
+	if err != nil {
+		return nil, fmt.Errorf("materialize %s: %w", s.Name, err)
+	}
+	if s.Meta.Shallow {
+		if err := shallowCopy(repo, dst, plumbing.NewHash(shas[s.HeadID()])); err != nil {
+			return nil, fmt.Errorf("materialize %s: shallow clone: %w", s.Name, err)
+		}
+	}
+	if err := writeTree(dst, s.Worktree); err != nil {
+		return nil, fmt.Errorf("materialize %s: apply %s: %w", s.Name, WorktreeFile, err)
+	}
+	return shas, nil
+}
+
+func (s *Scenario) materialize(ctx context.Context, dst string) (*git.Repository, map[string]string, error) {
 	repo, err := git.PlainInitWithOptions(dst, &git.PlainInitOptions{
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("materialize %s: init repository: %w", s.Name, err)
+		return nil, nil, fmt.Errorf("init repository: %w", err)
 	}
 	wt, err := repo.Worktree()
 	if err != nil {
-		return nil, fmt.Errorf("materialize %s: open worktree: %w", s.Name, err)
+		return nil, nil, fmt.Errorf("open worktree: %w", err)
+	}
+	trees, err := s.trees()
+	if err != nil {
+		return nil, nil, err
 	}
 	shas := make(map[string]string, len(s.Commits))
-	for _, c := range s.Commits {
+	var cur plumbing.Hash // the commit checked out
+	for i, c := range s.Commits {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		sha, err := applyCommit(wt, dst, c)
+		var parents []plumbing.Hash
+		prev := map[string][]byte{}
+		for j, p := range s.parents(i) {
+			parents = append(parents, plumbing.NewHash(shas[p]))
+			if j == 0 {
+				prev = trees[s.commitIndex(p)]
+			}
+		}
+		if len(parents) > 0 && parents[0] != cur {
+			if err := wt.Checkout(&git.CheckoutOptions{Hash: parents[0], Force: true}); err != nil {
+				return nil, nil, fmt.Errorf("commit %s: check out its parent: %w", c.ID, err)
+			}
+		}
+		files, deleted := treeDiff(prev, trees[i])
+		sha, err := applyCommit(wt, dst, c, files, deleted, parents)
 		if err != nil {
-			return nil, fmt.Errorf("materialize %s: commit %s: %w", s.Name, c.ID, err)
+			return nil, nil, fmt.Errorf("commit %s: %w", c.ID, err)
 		}
-		shas[c.ID] = sha
+		shas[c.ID], cur = sha, plumbing.NewHash(sha)
+	}
+	main := plumbing.NewBranchReferenceName("main")
+	if head := plumbing.NewHash(shas[s.HeadID()]); head != cur || s.parentsMoved() {
+		if err := repo.Storer.SetReference(plumbing.NewHashReference(main, head)); err != nil {
+			return nil, nil, err
+		}
+		if err := repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, main)); err != nil {
+			return nil, nil, err
+		}
+		if err := wt.Checkout(&git.CheckoutOptions{Branch: main, Force: true}); err != nil {
+			return nil, nil, fmt.Errorf("check out main: %w", err)
+		}
+	}
+	for _, c := range s.Commits {
+		if c.Branch != "" {
+			ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName(c.Branch), plumbing.NewHash(shas[c.ID]))
+			if err := repo.Storer.SetReference(ref); err != nil {
+				return nil, nil, fmt.Errorf("branch %s: %w", c.Branch, err)
+			}
+		}
 	}
 	for _, d := range s.Meta.Deploys {
 		if !d.Tag || d.VersionIsSHA {
@@ -58,31 +126,130 @@ func (s *Scenario) Materialize(ctx context.Context, dst string) (map[string]stri
 			c := s.Commits[s.commitIndex(d.Commit)]
 			who, email, err := splitAuthor(c.Author)
 			if err != nil {
-				return nil, fmt.Errorf("materialize %s: tag %s: %w", s.Name, name, err)
+				return nil, nil, fmt.Errorf("tag %s: %w", name, err)
 			}
 			opts = &git.CreateTagOptions{Message: "Release " + name + "\n",
 				Tagger: &object.Signature{Name: who, Email: email, When: d.At}}
 		}
 		if _, err := repo.CreateTag(name, plumbing.NewHash(shas[d.Commit]), opts); err != nil {
-			return nil, fmt.Errorf("materialize %s: tag %s: %w", s.Name, name, err)
+			return nil, nil, fmt.Errorf("tag %s: %w", name, err)
 		}
 	}
-	if err := writeTree(dst, s.Worktree); err != nil {
-		return nil, fmt.Errorf("materialize %s: apply %s: %w", s.Name, WorktreeFile, err)
-	}
-	return shas, nil
+	return repo, shas, nil
 }
 
-func applyCommit(wt *git.Worktree, dst string, c Commit) (string, error) {
-	if err := writeTree(dst, c.Files); err != nil {
+// parentsMoved reports whether any commit is made on another parent than
+// the archive before it (HEAD was then detached while committing).
+func (s *Scenario) parentsMoved() bool {
+	for _, c := range s.Commits {
+		if c.Parent != "" || c.Merge != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// treeDiff lists what turns tree a into tree b: files to write, paths to
+// remove.
+func treeDiff(a, b map[string][]byte) (map[string][]byte, []string) {
+	files := map[string][]byte{}
+	for p, x := range b {
+		if y, ok := a[p]; !ok || string(x) != string(y) {
+			files[p] = x
+		}
+	}
+	var deleted []string
+	for p := range a {
+		if _, ok := b[p]; !ok {
+			deleted = append(deleted, p)
+		}
+	}
+	sort.Strings(deleted)
+	return files, deleted
+}
+
+// shallowCopy makes dst a repository holding only commit head of src, its
+// tree and blobs, with .git/shallow naming head and main checked out at
+// it: what `git clone --depth 1` leaves. Tags on head come along.
+func shallowCopy(src *git.Repository, dst string, head plumbing.Hash) error {
+	r, err := git.PlainInitWithOptions(dst, &git.PlainInitOptions{
+		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
+	})
+	if err != nil {
+		return err
+	}
+	copyObj := func(h plumbing.Hash) error {
+		o, err := src.Storer.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			return err
+		}
+		_, err = r.Storer.SetEncodedObject(o)
+		return err
+	}
+	c, err := src.CommitObject(head)
+	if err != nil {
+		return err
+	}
+	if err := copyObj(head); err != nil {
+		return err
+	}
+	if err := copyObj(c.TreeHash); err != nil {
+		return err
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return err
+	}
+	w := object.NewTreeWalker(tree, true, nil)
+	defer w.Close()
+	for {
+		_, e, err := w.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if err := copyObj(e.Hash); err != nil {
+			return err
+		}
+	}
+	if err := r.Storer.SetShallow([]plumbing.Hash{head}); err != nil {
+		return err
+	}
+	tags, err := src.Tags()
+	if err != nil {
+		return err
+	}
+	err = tags.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Hash() == head {
+			return r.Storer.SetReference(ref)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("main"), head)); err != nil {
+		return err
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		return err
+	}
+	return wt.Reset(&git.ResetOptions{Commit: head, Mode: git.HardReset})
+}
+
+func applyCommit(wt *git.Worktree, dst string, c Commit, files map[string][]byte, deleted []string, parents []plumbing.Hash) (string, error) {
+	if err := writeTree(dst, files); err != nil {
 		return "", err
 	}
-	for _, p := range sortedKeys(c.Files) {
+	for _, p := range sortedKeys(files) {
 		if _, err := wt.Add(p); err != nil {
 			return "", fmt.Errorf("add %s: %w", p, err)
 		}
 	}
-	for _, p := range c.Deleted {
+	for _, p := range deleted {
 		if _, err := wt.Remove(p); err != nil {
 			return "", fmt.Errorf("remove %s: %w", p, err)
 		}
@@ -92,7 +259,7 @@ func applyCommit(wt *git.Worktree, dst string, c Commit) (string, error) {
 		return "", err
 	}
 	sig := &object.Signature{Name: name, Email: email, When: c.Time}
-	h, err := wt.Commit(c.Message(), &git.CommitOptions{Author: sig, Committer: sig})
+	h, err := wt.Commit(c.Message(), &git.CommitOptions{Author: sig, Committer: sig, Parents: parents, AllowEmptyCommits: len(parents) > 1})
 	if err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}

@@ -18,6 +18,26 @@
 //	deploys.jsonl      generated: deploy events
 //	expect.json        generated: what `faultline check` must find (Expect)
 //
+// History is a straight line unless an archive says otherwise. Three
+// optional header lines shape it as teams' histories are shaped:
+//
+//	parent: 003     the commit is made on 003 instead of the archive before
+//	                it (a release or hotfix branch, a feature branch); its
+//	                files are changes to 003's tree
+//	merge: 005      a merge commit: second parent 005. Its tree is the
+//	                first parent's with what 005's side changed since the
+//	                merge base taken file by file; a file both sides
+//	                changed must be listed (the resolution). It may list
+//	                no files
+//	branch: hotfix  refs/heads/hotfix points at the last commit naming it
+//
+// A cherry-pick is a commit on another parent repeating a change; a
+// squash-merge an ordinary commit on main; a revert an ordinary commit.
+// In scenario.json, "head" names the commit checked out on main (default:
+// the last archive; later ones stay in the repository, reachable from
+// their branches: a checkout older than what runs), and "shallow" makes the
+// repository a `git clone --depth 1` of HEAD, its history absent.
+//
 // The buggy statement of each incident carries a marker comment in the
 // archives, "// CRASH" or "# CRASH" (or "CRASH(id)" when a scenario has
 // several incidents). Markers are stripped when files are materialized, so
@@ -77,6 +97,11 @@ type Meta struct {
 	Deploys []DeploySpec `json:"deploys"` // oldest first; the last one is running when it crashes
 	// Incidents lists the distinct errors the runs produce.
 	Incidents []IncidentSpec `json:"incidents"`
+	// Head is the commit checked out on main ("" = the last archive).
+	Head string `json:"head,omitempty"`
+	// Shallow materializes a depth-1 clone of Head: only its commit and
+	// tree, .git/shallow naming it.
+	Shallow bool `json:"shallow,omitempty"`
 }
 
 // BuildSpec says how the deployed commit is built and run in production.
@@ -156,6 +181,10 @@ type Commit struct {
 	// Files maps repo-relative paths to their new content, markers kept.
 	Files   map[string][]byte
 	Deleted []string
+	// Parent is the first parent's id ("" = the archive before); Merge the
+	// second parent's, for a merge commit; Branch a branch left pointing
+	// here. See the package doc.
+	Parent, Merge, Branch string
 }
 
 // Message is the full commit message.
@@ -247,6 +276,19 @@ func (s *Scenario) validate() error {
 	if len(m.Deploys) == 0 || len(m.Incidents) == 0 {
 		return fmt.Errorf("%s: at least one deploy and one incident are required", MetaFile)
 	}
+	for i, c := range s.Commits {
+		for _, p := range []string{c.Parent, c.Merge} {
+			if j := s.commitIndex(p); p != "" && (j < 0 || j >= i) {
+				return fmt.Errorf("commit %s: parent %q is not an earlier commit", c.ID, p)
+			}
+		}
+	}
+	if m.Head != "" && s.commitIndex(m.Head) < 0 {
+		return fmt.Errorf("%s: head is unknown commit %q", MetaFile, m.Head)
+	}
+	if _, err := s.trees(); err != nil {
+		return err
+	}
 	for _, d := range m.Deploys {
 		if s.commitIndex(d.Commit) < 0 {
 			return fmt.Errorf("%s: deploy of unknown commit %q", MetaFile, d.Commit)
@@ -314,28 +356,142 @@ func (d DeploySpec) VersionOf(shas map[string]string) string {
 	return d.Version
 }
 
-// TreeAt returns the files of the repository after commit id (all commits
-// when id is ""), with markers kept when raw is true and stripped otherwise.
-func (s *Scenario) TreeAt(id string, raw bool) (map[string][]byte, error) {
-	end := len(s.Commits) - 1
-	if id != "" {
-		if end = s.commitIndex(id); end < 0 {
-			return nil, fmt.Errorf("scenario %s: unknown commit %q", s.Name, id)
+// HeadID is the id of the commit checked out: Meta.Head, else the last.
+func (s *Scenario) HeadID() string {
+	if s.Meta.Head != "" {
+		return s.Meta.Head
+	}
+	return s.Commits[len(s.Commits)-1].ID
+}
+
+// parents returns the ids of commit i's parents, first parent first.
+func (s *Scenario) parents(i int) []string {
+	c := s.Commits[i]
+	var ps []string
+	switch {
+	case c.Parent != "":
+		ps = append(ps, c.Parent)
+	case i > 0:
+		ps = append(ps, s.Commits[i-1].ID)
+	}
+	if c.Merge != "" {
+		ps = append(ps, c.Merge)
+	}
+	return ps
+}
+
+// ancestors returns the ids of commit id and every commit it descends from.
+func (s *Scenario) ancestors(id string) map[string]bool {
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(id string) {
+		if seen[id] {
+			return
+		}
+		seen[id] = true
+		for _, p := range s.parents(s.commitIndex(id)) {
+			walk(p)
 		}
 	}
-	tree := map[string][]byte{}
-	for _, c := range s.Commits[:end+1] {
+	walk(id)
+	return seen
+}
+
+// trees computes the full tree (markers kept) after every commit.
+func (s *Scenario) trees() ([]map[string][]byte, error) {
+	out := make([]map[string][]byte, len(s.Commits))
+	for i, c := range s.Commits {
+		tree := map[string][]byte{}
+		ps := s.parents(i)
+		if len(ps) > 0 {
+			for p, b := range out[s.commitIndex(ps[0])] {
+				tree[p] = b
+			}
+		}
+		if len(ps) == 2 {
+			base := map[string][]byte{}
+			if b := s.mergeBase(ps[0], ps[1]); b >= 0 {
+				base = out[b]
+			}
+			other := out[s.commitIndex(ps[1])]
+			paths := map[string]bool{}
+			for _, m := range []map[string][]byte{base, tree, other} {
+				for p := range m {
+					paths[p] = true
+				}
+			}
+			for p := range paths {
+				b, bok := base[p]
+				x, xok := tree[p]
+				y, yok := other[p]
+				same := func(a []byte, aok bool, b []byte, bok bool) bool { return aok == bok && string(a) == string(b) }
+				switch {
+				case same(x, xok, y, yok), same(b, bok, y, yok):
+				case same(b, bok, x, xok):
+					if yok {
+						tree[p] = y
+					} else {
+						delete(tree, p)
+					}
+				default:
+					if _, ok := c.Files[p]; !ok && !contains(c.Deleted, p) {
+						return nil, fmt.Errorf("commit %s: both sides of the merge changed %s: list its resolution", c.ID, p)
+					}
+				}
+			}
+		}
 		for p, b := range c.Files {
 			tree[p] = b
 		}
 		for _, p := range c.Deleted {
 			delete(tree, p)
 		}
+		out[i] = tree
 	}
-	if !raw {
-		for p, b := range tree {
-			tree[p] = StripMarkers(b)
+	return out, nil
+}
+
+// mergeBase is the index of the latest commit both a and b descend from,
+// -1 when none.
+func (s *Scenario) mergeBase(a, b string) int {
+	aa, bb := s.ancestors(a), s.ancestors(b)
+	for i := len(s.Commits) - 1; i >= 0; i-- {
+		if id := s.Commits[i].ID; aa[id] && bb[id] {
+			return i
 		}
+	}
+	return -1
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TreeAt returns the files of the repository after commit id (HEAD's when
+// id is ""), with markers kept when raw is true and stripped otherwise.
+func (s *Scenario) TreeAt(id string, raw bool) (map[string][]byte, error) {
+	if id == "" {
+		id = s.HeadID()
+	}
+	i := s.commitIndex(id)
+	if i < 0 {
+		return nil, fmt.Errorf("scenario %s: unknown commit %q", s.Name, id)
+	}
+	all, err := s.trees()
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
+	}
+	tree := make(map[string][]byte, len(all[i]))
+	for p, b := range all[i] {
+		if !raw {
+			b = StripMarkers(b)
+		}
+		tree[p] = b
 	}
 	return tree, nil
 }

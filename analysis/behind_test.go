@@ -1,0 +1,118 @@
+package analysis
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline-dev/faultline/analysis/gitrepo"
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// gitCLI runs git in dir with a fixed identity.
+func gitCLI(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com",
+		"GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestLineNotYetAtHead: production runs a commit the checkout does not have
+// (the developer has not pulled; a release branch not merged back). The
+// failing line was written by a commit outside HEAD's history, so no line
+// at HEAD is it: the carry must say so (status unknown, the commit HEAD
+// lacks named) instead of calling it deleted, or matching it to a similar
+// statement HEAD does have. A line HEAD's own history deleted is still
+// reported deleted.
+func TestLineNotYetAtHead(t *testing.T) {
+	dir := t.TempDir()
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "stats.js"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "'use strict';\n\nfunction duration(trip) {\n  const dur = trip.time.end - trip.time.start;\n  return dur;\n}\n"
+	gitCLI(t, dir, "init", "-q", "-b", "main")
+	write(base)
+	gitCLI(t, dir, "add", ".")
+	gitCLI(t, dir, "commit", "-qm", "base")
+	gitCLI(t, dir, "checkout", "-qb", "release")
+	write("'use strict';\n\nfunction distance(trip) {\n  const km = trip.odometer.end - trip.odometer.start;\n  return km;\n}\n\n" + base[len("'use strict';\n\n"):])
+	if err := os.WriteFile(filepath.Join(dir, "odometer.js"), []byte("'use strict';\nexports.km = (trip) => trip.odometer.end - trip.odometer.start;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitCLI(t, dir, "add", ".")
+	gitCLI(t, dir, "commit", "-qam", "stats: distance per trip")
+	deployed := gitCLI(t, dir, "rev-parse", "HEAD")
+	gitCLI(t, dir, "checkout", "-q", "main")
+
+	repo, err := gitrepo.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carryIn := func(file string, line int) incident.MappedFrame {
+		a := New(Config{Root: dir, Repo: repo})
+		mf := incident.MappedFrame{File: file, RepoPathAtDeploy: file, Line: line, OriginalLine: line, Mapped: true, InApp: true}
+		a.carry(context.Background(), &mf, "node", deployed, "test")
+		return mf
+	}
+	carry := func(line int) incident.MappedFrame { return carryIn("stats.js", line) }
+	// HEAD behind the deploy.
+	mf := carry(4)
+	if mf.LineStatus != "unknown" || !strings.Contains(mf.Note, "not in this checkout") || !strings.Contains(mf.Note, "older than the deployed commit") {
+		t.Errorf("HEAD behind: carried to %d (%s) %q; want unknown, naming the commit HEAD lacks", mf.Line, mf.LineStatus, mf.Note)
+	}
+	// A file HEAD does not have yet is not a deleted one.
+	if mf := carryIn("odometer.js", 2); mf.LineStatus != "unknown" || !strings.Contains(mf.Note, "not in this checkout") {
+		t.Errorf("new file: carried to %s:%d (%s) %q; want unknown", mf.File, mf.Line, mf.LineStatus, mf.Note)
+	}
+	// A line both have is carried as usual.
+	if mf := carry(10); mf.LineStatus != "moved" || mf.Line != 5 {
+		t.Errorf("shared line: carried to %d (%s) %q, want 5 moved", mf.Line, mf.LineStatus, mf.Note)
+	}
+	// HEAD diverged from the deploy (main moved on without the release).
+	write(base + "\nmodule.exports = { duration };\n")
+	gitCLI(t, dir, "commit", "-qam", "main: exports")
+	if mf := carry(4); mf.LineStatus != "unknown" || !strings.Contains(mf.Note, "does not contain it") {
+		t.Errorf("diverged: carried to %d (%s) %q; want unknown", mf.Line, mf.LineStatus, mf.Note)
+	}
+	// Once merged, deleting the line at HEAD is a deletion again.
+	gitCLI(t, dir, "merge", "-q", "--no-edit", "release")
+	write(base + "\nmodule.exports = { duration };\n")
+	gitCLI(t, dir, "commit", "-qam", "stats: drop distance")
+	if mf := carry(4); mf.LineStatus != "deleted" {
+		t.Errorf("deleted at HEAD: carried to %d (%s) %q; want deleted", mf.Line, mf.LineStatus, mf.Note)
+	}
+}
+
+// TestDeployedCommitNotInClone: a deploy event names a commit the clone
+// lacks (CI's shallow clone): the deployed commit stays unknown, and the
+// note says which commit is missing rather than only "unknown".
+func TestDeployedCommitNotInClone(t *testing.T) {
+	repo, _ := commitRepo(t, 2)
+	missing := "0123456789abcdef0123456789abcdef01234567"
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	a := New(Config{Root: t.TempDir(), Repo: repo, Deploys: []incident.Deploy{
+		{Time: at.Add(-time.Hour), Service: "payroll", Env: "prod", Version: "2.6.0", Commit: missing},
+	}})
+	sha, how := a.deployedCommit(context.Background(), "payroll", "prod", "2.6.0", at)
+	if sha != "" || !strings.Contains(how, "0123456") || !strings.Contains(how, "not in this repository") {
+		t.Fatalf("deployedCommit = %q, %q; want none, naming the missing commit", sha, how)
+	}
+	mf := incident.MappedFrame{File: "f.js", RepoPathAtDeploy: "f.js", Line: 1, OriginalLine: 1, Mapped: true, InApp: true}
+	a.carry(context.Background(), &mf, "node", sha, how)
+	if mf.LineStatus != "unknown" || !strings.Contains(mf.Note, "not in this repository") {
+		t.Errorf("carry = %s %q", mf.LineStatus, mf.Note)
+	}
+}
