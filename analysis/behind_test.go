@@ -116,3 +116,38 @@ func TestDeployedCommitNotInClone(t *testing.T) {
 		t.Errorf("carry = %s %q", mf.LineStatus, mf.Note)
 	}
 }
+
+// TestNoBlameWithoutDeployedCommit: the deploy event names a commit this
+// clone does not have (a branch never fetched, CI's merge ref), and HEAD
+// has changed the file since: the production line number is not HEAD's,
+// so blaming HEAD at it would name whichever commit wrote an unrelated
+// line. No suspect is named from the lines; the evidence says why.
+func TestNoBlameWithoutDeployedCommit(t *testing.T) {
+	repo, dir, shas := historyRepo(t, []map[string]string{
+		{"app/calc.py": "def ratio(a, b):\n    x = 1\n    return a / b\n"},
+		{"app/calc.py": "import math\n\n\ndef ratio(a, b):\n    x = 1\n    return a / b\n"},
+	}, nil)
+	missing := "0123456789abcdef0123456789abcdef01234567"
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	dep := incident.Deploy{Time: at.Add(-time.Hour), Service: "calc", Env: "prod", Version: "v2", Commit: missing}
+	a := New(Config{Root: dir, Repo: repo, Deploys: []incident.Deploy{dep}})
+	inc := &incident.Incident{ErrorType: "ZeroDivisionError", Message: "ZeroDivisionError: division by zero", FirstSeen: at, Deploy: &dep,
+		Frames: []incident.MappedFrame{{File: "app/calc.py", RepoPathAtDeploy: "app/calc.py", Line: 3, OriginalLine: 3, Mapped: true, InApp: true}}}
+	rc := a.rootCause(context.Background(), inc, shas[1])
+	if rc.SuspectCommit != nil {
+		t.Errorf("suspect %s %q named from HEAD's line 3, which is not the deployed line", rc.SuspectCommit.SHA[:7], rc.SuspectCommit.Summary)
+	}
+	found := false
+	for _, e := range rc.Evidence {
+		found = found || strings.Contains(e.Text, "not in this repository")
+	}
+	if !found {
+		t.Errorf("evidence %+v does not say the deployed commit is missing", rc.Evidence)
+	}
+	// Without any deploy to go by, HEAD's blame is all there is.
+	inc.Deploy = nil
+	a = New(Config{Root: dir, Repo: repo})
+	if rc := a.rootCause(context.Background(), inc, shas[1]); rc.SuspectCommit == nil {
+		t.Error("no suspect when no deploy names a commit")
+	}
+}

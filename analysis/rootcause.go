@@ -43,7 +43,15 @@ func (a *Analyzer) rootCause(ctx context.Context, inc *incident.Incident, head s
 		rc.Confidence = 0.7
 		return rc
 	}
-	rc.Suspects = a.suspects(ctx, inc, head)
+	if sha := a.missingDeployCommit(ctx, inc); sha != "" {
+		// Production's line numbers are the deployed commit's, and HEAD's
+		// differ wherever the file changed since: blaming HEAD at them
+		// names whoever wrote an unrelated line. Say what is missing.
+		rc.Evidence = append(rc.Evidence, incident.Evidence{Kind: "history",
+			Text: fmt.Sprintf("the deployed commit %s is not in this repository (a shallow clone, or a branch not fetched): no blame without it; git fetch --unshallow, or fetch the branch it was built from", shortSHA(sha))})
+	} else {
+		rc.Suspects = a.suspects(ctx, inc, head)
+	}
 	if len(rc.Suspects) > 0 {
 		s := rc.Suspects[0]
 		c := s.Commit
@@ -59,6 +67,19 @@ func (a *Analyzer) rootCause(ctx context.Context, inc *incident.Incident, head s
 		rc.Summary += " The failing statement no longer exists at HEAD: it may already be fixed."
 	}
 	return rc
+}
+
+// missingDeployCommit returns the commit the deploy before the incident
+// names when the deployed commit is unknown because this repository lacks
+// that commit; "" otherwise.
+func (a *Analyzer) missingDeployCommit(ctx context.Context, inc *incident.Incident) string {
+	if a.cfg.Repo == nil || inc.DeployedCommit != "" || inc.Deploy == nil || inc.Deploy.Commit == "" {
+		return ""
+	}
+	if _, err := a.cfg.Repo.Resolve(ctx, inc.Deploy.Commit); err == nil {
+		return ""
+	}
+	return inc.Deploy.Commit
 }
 
 func deployText(inc *incident.Incident) string {

@@ -41,13 +41,18 @@ type ExpectedIncident struct {
 	// hold the statement yet. File is the deployed file, Line and
 	// CommittedLine are 0: the check must not claim a line there (its
 	// status must be neither unchanged nor moved).
-	AbsentAtHead  bool     `json:"absent_at_head,omitempty"`
-	ErrorType     string   `json:"error_type"`
-	Fixable       bool     `json:"fixable"`
-	Category      string   `json:"category,omitempty"`
-	Count         int      `json:"count"` // runs that crashed with it
-	Regression    []string `json:"regression,omitempty"`
-	RegressionDir string   `json:"regression_dir,omitempty"`
+	AbsentAtHead bool `json:"absent_at_head,omitempty"`
+	// DeployedCommitMissing: the repository lacks the deployed commit (a
+	// shallow clone, a branch never fetched), so no line can be carried:
+	// the check must say so (status unknown), and give the line as printed
+	// only where that is HEAD's too (Line == DeployedLine).
+	DeployedCommitMissing bool     `json:"deployed_commit_missing,omitempty"`
+	ErrorType             string   `json:"error_type"`
+	Fixable               bool     `json:"fixable"`
+	Category              string   `json:"category,omitempty"`
+	Count                 int      `json:"count"` // runs that crashed with it
+	Regression            []string `json:"regression,omitempty"`
+	RegressionDir         string   `json:"regression_dir,omitempty"`
 	// RegressionNeedsNetwork: see IncidentSpec.
 	RegressionNeedsNetwork bool `json:"regression_needs_network,omitempty"`
 }
@@ -58,6 +63,21 @@ type ExpectedCommit struct {
 	SHA     string `json:"sha"`
 	Subject string `json:"subject"`
 	Author  string `json:"author"`
+}
+
+// deployedCommitMissing reports whether the materialized repository lacks
+// the deployed commit.
+func (s *Scenario) deployedCommitMissing() bool {
+	dep, head := s.Deployed().Commit, s.HeadID()
+	switch {
+	case dep == head:
+		return false
+	case s.Meta.Shallow:
+		return true
+	case s.Meta.HeadHistoryOnly:
+		return !s.ancestors(head)[dep]
+	}
+	return false
 }
 
 // IntroducedBy returns the commit that introduced the buggy statement the
@@ -139,12 +159,13 @@ func (s *Scenario) expectIncident(spec IncidentSpec, shas map[string]string, dep
 	default:
 		ei.File, ei.Line, ei.CommittedLine = wm.File, wm.Line, hm.Line
 	}
+	ei.DeployedCommitMissing = s.deployedCommitMissing()
 	if spec.Fixable {
 		c, err := s.IntroducedBy(spec.ID)
 		if err != nil {
 			return ei, err
 		}
-		if s.Meta.Shallow && c.ID != s.HeadID() {
+		if ei.DeployedCommitMissing {
 			ei.NoCulprit = true
 			return ei, nil
 		}

@@ -92,6 +92,32 @@ func TestHistoryShapes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "h.go")); err == nil {
 		t.Error("a later commit's file is in the working tree")
 	}
+
+	// A clone of main alone: HEAD's history, not the release branch.
+	s, err = Load(historyFS(sprintf(historyMeta, `,"head":"003","head_history_only":true`)), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = filepath.Join(t.TempDir(), "main-only")
+	if shas, err = s.Materialize(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	r, err = git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.CommitObject(plumbing.NewHash(shas["001"])); err != nil {
+		t.Errorf("HEAD's parent is missing: %v", err)
+	}
+	if _, err := r.CommitObject(plumbing.NewHash(shas["002"])); err == nil {
+		t.Error("the clone holds the release branch's commit")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git", "shallow")); err == nil {
+		t.Error("a full clone of main is not shallow")
+	}
+	if !s.deployedCommitMissing() {
+		t.Error("deployedCommitMissing = false")
+	}
 }
 
 func sprintf(format, arg string) string { return fmt.Sprintf(format, arg) }

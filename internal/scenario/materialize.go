@@ -29,7 +29,7 @@ func (s *Scenario) Materialize(ctx context.Context, dst string) (map[string]stri
 		return nil, fmt.Errorf("materialize %s: %s is not empty", s.Name, dst)
 	}
 	full := dst
-	if s.Meta.Shallow {
+	if s.Meta.Shallow || s.Meta.HeadHistoryOnly {
 		tmp, err := os.MkdirTemp("", "faultline-scenario-")
 		if err != nil {
 			return nil, fmt.Errorf("materialize %s: %w", s.Name, err)
@@ -41,9 +41,9 @@ func (s *Scenario) Materialize(ctx context.Context, dst string) (map[string]stri
 	if err != nil {
 		return nil, fmt.Errorf("materialize %s: %w", s.Name, err)
 	}
-	if s.Meta.Shallow {
-		if err := shallowCopy(repo, dst, plumbing.NewHash(shas[s.HeadID()])); err != nil {
-			return nil, fmt.Errorf("materialize %s: shallow clone: %w", s.Name, err)
+	if s.Meta.Shallow || s.Meta.HeadHistoryOnly {
+		if err := cloneHead(repo, dst, plumbing.NewHash(shas[s.HeadID()]), s.Meta.Shallow); err != nil {
+			return nil, fmt.Errorf("materialize %s: clone: %w", s.Name, err)
 		}
 	}
 	if err := writeTree(dst, s.Worktree); err != nil {
@@ -168,17 +168,24 @@ func treeDiff(a, b map[string][]byte) (map[string][]byte, []string) {
 	return files, deleted
 }
 
-// shallowCopy makes dst a repository holding only commit head of src, its
-// tree and blobs, with .git/shallow naming head and main checked out at
-// it: what `git clone --depth 1` leaves. Tags on head come along.
-func shallowCopy(src *git.Repository, dst string, head plumbing.Hash) error {
+// cloneHead makes dst a repository holding commit head of src and, unless
+// shallow, all its ancestors (with their trees and blobs), main checked
+// out at head, and the tags of src that point at a commit it holds: what
+// `git clone --single-branch` leaves, or with shallow `git clone --depth 1`
+// (.git/shallow names head).
+func cloneHead(src *git.Repository, dst string, head plumbing.Hash, shallow bool) error {
 	r, err := git.PlainInitWithOptions(dst, &git.PlainInitOptions{
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
 	})
 	if err != nil {
 		return err
 	}
+	copied := map[plumbing.Hash]bool{}
 	copyObj := func(h plumbing.Hash) error {
+		if copied[h] {
+			return nil
+		}
+		copied[h] = true
 		o, err := src.Storer.EncodedObject(plumbing.AnyObject, h)
 		if err != nil {
 			return err
@@ -186,43 +193,67 @@ func shallowCopy(src *git.Repository, dst string, head plumbing.Hash) error {
 		_, err = r.Storer.SetEncodedObject(o)
 		return err
 	}
-	c, err := src.CommitObject(head)
-	if err != nil {
-		return err
-	}
-	if err := copyObj(head); err != nil {
-		return err
-	}
-	if err := copyObj(c.TreeHash); err != nil {
-		return err
-	}
-	tree, err := c.Tree()
-	if err != nil {
-		return err
-	}
-	w := object.NewTreeWalker(tree, true, nil)
-	defer w.Close()
-	for {
-		_, e, err := w.Next()
-		if err == io.EOF {
-			break
+	queue := []plumbing.Hash{head}
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		if copied[h] {
+			continue
 		}
+		c, err := src.CommitObject(h)
 		if err != nil {
 			return err
 		}
-		if err := copyObj(e.Hash); err != nil {
+		if err := copyObj(h); err != nil {
 			return err
 		}
+		if err := copyObj(c.TreeHash); err != nil {
+			return err
+		}
+		tree, err := c.Tree()
+		if err != nil {
+			return err
+		}
+		w := object.NewTreeWalker(tree, true, nil)
+		for {
+			_, e, err := w.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				w.Close()
+				return err
+			}
+			if err := copyObj(e.Hash); err != nil {
+				w.Close()
+				return err
+			}
+		}
+		w.Close()
+		if !shallow {
+			queue = append(queue, c.ParentHashes...)
+		}
 	}
-	if err := r.Storer.SetShallow([]plumbing.Hash{head}); err != nil {
-		return err
+	if shallow {
+		if err := r.Storer.SetShallow([]plumbing.Hash{head}); err != nil {
+			return err
+		}
 	}
 	tags, err := src.Tags()
 	if err != nil {
 		return err
 	}
 	err = tags.ForEach(func(ref *plumbing.Reference) error {
-		if ref.Hash() == head {
+		target := ref.Hash()
+		if t, err := src.TagObject(target); err == nil {
+			target = t.Target
+			if copied[t.Target] {
+				if err := copyObj(ref.Hash()); err != nil {
+					return err
+				}
+			}
+		}
+		if copied[target] {
 			return r.Storer.SetReference(ref)
 		}
 		return nil

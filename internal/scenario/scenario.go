@@ -35,8 +35,9 @@
 // squash-merge an ordinary commit on main; a revert an ordinary commit.
 // In scenario.json, "head" names the commit checked out on main (default:
 // the last archive; later ones stay in the repository, reachable from
-// their branches: a checkout older than what runs), and "shallow" makes the
-// repository a `git clone --depth 1` of HEAD, its history absent.
+// their branches: a checkout older than what runs), "shallow" makes the
+// repository a `git clone --depth 1` of HEAD, its history absent, and
+// "head_history_only" a clone of main that never fetched other branches.
 //
 // The buggy statement of each incident carries a marker comment in the
 // archives, "// CRASH" or "# CRASH" (or "CRASH(id)" when a scenario has
@@ -102,6 +103,10 @@ type Meta struct {
 	// Shallow materializes a depth-1 clone of Head: only its commit and
 	// tree, .git/shallow naming it.
 	Shallow bool `json:"shallow,omitempty"`
+	// HeadHistoryOnly materializes a clone of main alone: Head's history,
+	// no other branch, no tag on a commit outside it (a deploy built from
+	// a branch this checkout never fetched).
+	HeadHistoryOnly bool `json:"head_history_only,omitempty"`
 }
 
 // BuildSpec says how the deployed commit is built and run in production.

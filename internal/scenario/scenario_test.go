@@ -91,7 +91,7 @@ func checkExpect(t *testing.T, s *Scenario, shas map[string]string, repo string)
 		w := want.Incidents[i]
 		if g.File != w.File || g.Line != w.Line || g.CommittedLine != w.CommittedLine ||
 			g.DeployedFile != w.DeployedFile || g.DeployedLine != w.DeployedLine || !reflect.DeepEqual(g.Culprit, w.Culprit) ||
-			g.NoCulprit != w.NoCulprit || g.AbsentAtHead != w.AbsentAtHead {
+			g.NoCulprit != w.NoCulprit || g.AbsentAtHead != w.AbsentAtHead || g.DeployedCommitMissing != w.DeployedCommitMissing {
 			t.Errorf("incident %q: expect.json %+v disagrees with the markers: %+v", g.ID, g, w)
 		}
 		if g.Count < 1 {
@@ -100,7 +100,7 @@ func checkExpect(t *testing.T, s *Scenario, shas map[string]string, repo string)
 		if g.AbsentAtHead {
 			continue // HEAD is older than the deploy: nothing to find there
 		}
-		if g.Fixable && g.File == g.DeployedFile && g.Line == g.DeployedLine && !s.Meta.Shallow {
+		if g.Fixable && g.File == g.DeployedFile && g.Line == g.DeployedLine && !g.DeployedCommitMissing {
 			t.Errorf("incident %q: the buggy line does not move between the deployed commit and HEAD", g.ID)
 		}
 		checkMaterializedLine(t, s, repo, g)
