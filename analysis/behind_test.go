@@ -151,3 +151,29 @@ func TestNoBlameWithoutDeployedCommit(t *testing.T) {
 		t.Error("no suspect when no deploy names a commit")
 	}
 }
+
+// TestUncarriedLineOutsideItsFunction: with no deployed commit to carry
+// through, a printed line number that lands in another function of the
+// working file is not the statement: the location goes to the named
+// function's declaration and says the line is not known. A printed line
+// inside the named function stays.
+func TestUncarriedLineOutsideItsFunction(t *testing.T) {
+	dir := t.TempDir()
+	src := "\"\"\"Rates.\"\"\"\n\n\ndef cents(v):\n    return round(v, 2)\n\n\ndef convert(c, amount):\n    if c == 'EUR':\n        return amount\n    return cents(amount * find(c).rate)\n"
+	if err := os.WriteFile(filepath.Join(dir, "rates.py"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo, _ := commitRepo(t, 1)
+	a := New(Config{Root: dir, Repo: repo})
+	frame := func(line int) incident.MappedFrame {
+		mf := incident.MappedFrame{Function: "convert", File: "rates.py", RepoPathAtDeploy: "rates.py", Line: line, OriginalLine: line, Mapped: true, InApp: true}
+		a.carry(context.Background(), &mf, "python", "", "the deploy event's commit 0123456 is not in this repository")
+		return mf
+	}
+	if mf := frame(5); mf.Line != 8 || mf.LineStatus != "unknown" || !strings.Contains(mf.Note, "outside convert") {
+		t.Errorf("line 5 (in cents): got %d (%s) %q, want convert's declaration, 8", mf.Line, mf.LineStatus, mf.Note)
+	}
+	if mf := frame(11); mf.Line != 11 || strings.Contains(mf.Note, "outside") {
+		t.Errorf("line 11 (in convert): got %d %q, want it kept", mf.Line, mf.Note)
+	}
+}

@@ -327,6 +327,7 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, lang, de
 			if how != "" {
 				mf.Note = how + ": line shown as printed in production"
 			}
+			a.checkUncarried(mf, lang)
 		}
 		return
 	}
@@ -353,6 +354,39 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, lang, de
 	if c.Status == "moved" && mf.Note == "" {
 		mf.Note = fmt.Sprintf("line %d at the deployed commit %s is line %d now", mf.OriginalLine, shortSHA(deployed), c.Line)
 	}
+}
+
+// checkUncarried checks a line shown as printed (no deployed commit to
+// carry it through) against the function the frame names: when that line
+// of the working file lies in another function, the printed number cannot
+// be the failing statement there (the file changed since the deploy), so
+// the location moves to the named function's declaration, with a note
+// saying the statement's own line is not known. Only one declaration of
+// that name in the file counts; otherwise nothing changes.
+func (a *Analyzer) checkUncarried(mf *incident.MappedFrame, lang string) {
+	fn, re := shortFunction(mf.Function), declRe[lang]
+	lines, ok := a.workingLines(mf.File)
+	if fn == "" || re == nil || !ok {
+		return
+	}
+	if _, _, decl, ok := funcExtent(lang, lines, mf.Line); ok && declName(lang, decl) == fn {
+		return
+	}
+	at := 0
+	for i, l := range lines {
+		if re.MatchString(l) && !notDeclRe.MatchString(l) && declName(lang, strings.TrimSpace(l)) == fn {
+			if at != 0 {
+				return
+			}
+			at = i + 1
+		}
+	}
+	if at == 0 {
+		return
+	}
+	mf.Note += fmt.Sprintf("; line %d of %s is outside %s, which starts at line %d: the failing statement's line there is not known",
+		mf.Line, mf.File, fn, at)
+	mf.Line = at
 }
 
 // notYetAtHead handles a line the diff to HEAD lost because HEAD never had
