@@ -66,7 +66,7 @@ func pyGuard(in Input, l *textLine, cond string) ([]byte, error) {
 	return l.replace("if "+cond+":", indentUnit(in.Content)+exit, l.code), nil
 }
 
-var pyDivisor = regexp.MustCompile(`(//|/|%)\s*(` + identChain + `(?:\[[^\[\]]+\](?:\.` + identChain + `)?)*(?:\(\))?|\([^()]*\))`)
+var pyDivisor = regexp.MustCompile(`(//|/|%)\s*(` + identChain + `(?:\[[^\[\]]+\](?:\.` + identChain + `)?)*(?:\([^()]*\))?|\([^()]*\))`)
 
 // pyZeroDiv guards the divisor of the division that raised
 // ZeroDivisionError; the function then returns None (or the loop
@@ -91,6 +91,12 @@ func (pyZeroDiv) Fix(in Input) (Change, error) {
 			continue
 		}
 		if strings.HasSuffix(d, "()") || numberLit.MatchString(d) || seen[d] {
+			continue
+		}
+		if call := strings.IndexByte(d, '('); call > 0 && d[:call] != "len" {
+			// A call with arguments (count(rows)) may cost or change
+			// something when called twice; len(x) does neither. Its name
+			// alone ("count") is not the divisor.
 			continue
 		}
 		seen[d] = true

@@ -102,7 +102,7 @@ func TestScenarioFixes(t *testing.T) {
 		}
 	}
 	t.Logf("\n%s", table.String())
-	t.Logf("rule-fixable incidents %d (skipped for a missing runtime or a registry: %d): fix offered %d, applies %d, builds %d, regression passes %d",
+	t.Logf("rule-fixable incidents %d (skipped for a missing runtime, a registry or no carried line: %d): fix offered %d, applies %d, builds %d, regression passes %d",
 		ruleTotal, skipped, offered, applies, builds, pass)
 	if ruleTotal == 0 {
 		t.Fatal("no scenario has a rule-fixable incident")
@@ -143,6 +143,16 @@ func fixScenario(t *testing.T, s *scenario.Scenario) []fixOutcome {
 			o.class = inc.ErrorType
 			o.ruleClass = hasRuleClass(inc.Language, inc.ErrorType+" "+inc.Message)
 			o.offered = len(inc.Fixes) > 0
+		}
+		if want.AbsentAtHead || (want.DeployedCommitMissing && want.Line != want.DeployedLine) {
+			// No line was carried to HEAD: a fix there would edit
+			// another statement.
+			if o.offered {
+				t.Errorf("%s: a fix was offered at a line not carried to HEAD", s.Name)
+			}
+			o.skipped = "no carried line to fix"
+			res = append(res, o)
+			continue
 		}
 		if inc == nil || !o.offered || len(want.Regression) == 0 {
 			res = append(res, o)
