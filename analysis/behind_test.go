@@ -177,3 +177,46 @@ func TestUncarriedLineOutsideItsFunction(t *testing.T) {
 		t.Errorf("line 11 (in convert): got %d %q, want it kept", mf.Line, mf.Note)
 	}
 }
+
+// TestEarlierVersionAtHead: the deploy's branch rewrote a line that HEAD
+// still has in its earlier form (a hotfix not merged back): the carry
+// finds the statement, and the note says HEAD shows an earlier version
+// and which commit it lacks. After the merge the note is gone.
+func TestEarlierVersionAtHead(t *testing.T) {
+	dir := t.TempDir()
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "pick.js"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := func(stmt string) string {
+		return "'use strict';\n\nfunction next(items, i) {\n  " + stmt + "\n  return v.name;\n}\n\nmodule.exports = { next };\n"
+	}
+	gitCLI(t, dir, "init", "-q", "-b", "main")
+	write(src("const v = items[i];"))
+	gitCLI(t, dir, "add", ".")
+	gitCLI(t, dir, "commit", "-qm", "base")
+	gitCLI(t, dir, "checkout", "-qb", "hotfix")
+	write(src("const v = items[i + 1];"))
+	gitCLI(t, dir, "commit", "-qam", "pick: skip the header row")
+	deployed := gitCLI(t, dir, "rev-parse", "HEAD")
+	gitCLI(t, dir, "checkout", "-q", "main")
+	repo, err := gitrepo.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carry := func() incident.MappedFrame {
+		a := New(Config{Root: dir, Repo: repo})
+		mf := incident.MappedFrame{File: "pick.js", RepoPathAtDeploy: "pick.js", Line: 4, OriginalLine: 4, Mapped: true, InApp: true}
+		a.carry(context.Background(), &mf, "node", deployed, "test")
+		return mf
+	}
+	if mf := carry(); mf.Line != 4 || !strings.Contains(mf.Note, "earlier version") || !strings.Contains(mf.Note, "skip the header row") {
+		t.Errorf("hotfix not merged: %d (%s) %q; want line 4 noted as an earlier version", mf.Line, mf.LineStatus, mf.Note)
+	}
+	gitCLI(t, dir, "merge", "-q", "--no-edit", "hotfix")
+	if mf := carry(); mf.Line != 4 || strings.Contains(mf.Note, "earlier version") {
+		t.Errorf("merged: %d (%s) %q; want line 4, no note", mf.Line, mf.LineStatus, mf.Note)
+	}
+}

@@ -354,6 +354,46 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, lang, de
 	if c.Status == "moved" && mf.Note == "" {
 		mf.Note = fmt.Sprintf("line %d at the deployed commit %s is line %d now", mf.OriginalLine, shortSHA(deployed), c.Line)
 	}
+	if c.Status == gitrepo.StatusMoved || c.Status == gitrepo.StatusUnchanged {
+		a.olderAtHead(ctx, mf, deployed)
+	}
+}
+
+// olderAtHead notes a carried line whose text at HEAD is an earlier version
+// of the deployed one: the commit that rewrote it for the deploy is not in
+// HEAD's history (a checkout older than the deploy, a hotfix branch not
+// merged back). The statement is the same one, but the text the developer
+// sees is not the text that failed.
+func (a *Analyzer) olderAtHead(ctx context.Context, mf *incident.MappedFrame, deployed string) {
+	old, ok := a.deployedLines(ctx, mf, deployed)
+	cur, ok2 := a.workingLine(mf.File, mf.Line)
+	if !ok || !ok2 || mf.OriginalLine < 1 || mf.OriginalLine > len(old) ||
+		strings.TrimSpace(old[mf.OriginalLine-1]) == strings.TrimSpace(cur) {
+		return
+	}
+	head, err := a.cfg.Repo.Head(ctx)
+	if err != nil || head == "" {
+		return
+	}
+	if in, err := a.cfg.Repo.IsAncestor(ctx, deployed, head); err != nil || in {
+		return // HEAD edited the line after the deploy: an ordinary carry
+	}
+	w, err := a.cfg.Repo.Blame(ctx, deployed, mf.RepoPathAtDeploy, mf.OriginalLine)
+	if err != nil || w.SHA == "" {
+		return
+	}
+	if in, err := a.cfg.Repo.IsAncestor(ctx, w.SHA, head); err != nil || in {
+		return
+	}
+	mf.Note = joinNote(mf.Note, fmt.Sprintf("HEAD has an earlier version of this line: %s %q rewrote it for the deployed commit %s and is not in this checkout",
+		shortSHA(w.SHA), w.Summary, shortSHA(deployed)))
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // checkUncarried checks a line shown as printed (no deployed commit to
