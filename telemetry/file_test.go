@@ -320,6 +320,9 @@ func TestNormalizeLabels(t *testing.T) {
 		{map[string]string{"service_name": "unknown_service", "job": "ns/x", "environment": "dev", "service_version": "2"},
 			map[string]string{"service_name": "unknown_service", "service": "ns/x", "env": "dev", "version": "2"}},
 		{map[string]string{"app": "", "job": "j", "deployment_environment": "e"}, map[string]string{"app": "", "service": "j", "env": "e"}},
+		// The OTel attributes as Loki names them (no dots in label names).
+		{map[string]string{"service_name": "a", "deployment_environment_name": "prod", "service_version": "1"},
+			map[string]string{"service": "a", "env": "prod", "version": "1"}},
 		{nil, map[string]string{}},
 	}
 	for _, tc := range tests {

@@ -11,7 +11,10 @@ var labelAliases = []struct {
 	aliases []string
 }{
 	{incident.LabelService, []string{"service_name", "service.name", "app", "job"}},
-	{incident.LabelEnv, []string{"deployment_environment", "deployment.environment.name", "environment"}},
+	// deployment.environment.name (OTel semantic conventions 1.27 on)
+	// reaches Loki, whose label names allow no dots, as
+	// deployment_environment_name.
+	{incident.LabelEnv, []string{"deployment_environment", "deployment.environment.name", "deployment_environment_name", "environment"}},
 	{incident.LabelVersion, []string{"service_version", "service.version"}},
 }
 

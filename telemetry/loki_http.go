@@ -51,6 +51,7 @@ func (l *Loki) queryRange(ctx context.Context, query string, from, to time.Time,
 				st.Truncated++
 				st.problem("loki query_range %s: line longer than %d bytes truncated", where, MaxLineBytes)
 			},
+			forward: true, // as asked
 		})
 	})
 	if err != nil {

@@ -98,6 +98,11 @@ type streamVisitor struct {
 	entry func(labels map[string]string, e streamEntry) error
 	bad   func(where, reason string)
 	cut   func(where string)
+	// forward says how to read a response none of whose streams shows its
+	// direction (each holds entries of one timestamp): as asked with
+	// direction=forward (the client's own queries) or, when false, as
+	// Loki's default, backward (a response someone saved).
+	forward bool
 }
 
 // errNotStreams says a response held metrics, not log lines.
@@ -188,12 +193,41 @@ func decodeResult(dec *json.Decoder, v streamVisitor) error {
 	if tok != json.Delim('[') {
 		return fmt.Errorf("expected %q, found %v", '[', tok)
 	}
+	// Every stream of a response lists its values in the response's one
+	// direction. A stream whose values share one timestamp does not show
+	// it; such streams wait for one that does, or for the end. (A stream
+	// that shows its own order is read in it: a hand-merged file may mix.)
+	dir := 0 // 1 forward, -1 backward, 0 not known yet
+	var waiting []int
+	var held []lokiStream
 	for i := 0; dec.More(); i++ {
 		var s lokiStream
 		if err := dec.Decode(&s); err != nil {
 			return err
 		}
-		if err := visitStream(i, s, v); err != nil {
+		d := direction(s.Values)
+		if d == 0 && dir == 0 {
+			waiting, held = append(waiting, i), append(held, s)
+			continue
+		}
+		if dir == 0 {
+			dir = d
+			for k, w := range held {
+				if err := visitStream(waiting[k], w, dir < 0, v); err != nil {
+					return err
+				}
+			}
+			waiting, held = nil, nil
+		}
+		if d == 0 {
+			d = dir
+		}
+		if err := visitStream(i, s, d < 0, v); err != nil {
+			return err
+		}
+	}
+	for k, w := range held {
+		if err := visitStream(waiting[k], w, !v.forward, v); err != nil {
 			return err
 		}
 	}
@@ -201,17 +235,40 @@ func decodeResult(dec *json.Decoder, v streamVisitor) error {
 	return err
 }
 
-func visitStream(i int, s lokiStream, v streamVisitor) error {
+// direction tells a stream's order from its first and last readable
+// values: 1 oldest first, -1 newest first, 0 when they share a time.
+func direction(vs []streamEntry) int {
+	first, last := 0, len(vs)-1
+	for first < last && vs[first].bad != "" {
+		first++
+	}
+	for last > first && vs[last].bad != "" {
+		last--
+	}
+	switch {
+	case last <= first:
+		return 0
+	case vs[first].ts.Before(vs[last].ts):
+		return 1
+	case vs[first].ts.After(vs[last].ts):
+		return -1
+	}
+	return 0
+}
+
+func visitStream(i int, s lokiStream, backward bool, v streamVisitor) error {
 	for j := range s.Values {
 		s.Values[j].idx = j
 	}
-	if !sort.SliceIsSorted(s.Values, func(a, b int) bool { return s.Values[a].ts.Before(s.Values[b].ts) }) {
-		sort.SliceStable(s.Values, func(a, b int) bool { return s.Values[a].ts.Before(s.Values[b].ts) })
+	for _, e := range s.Values { // in the document's order
+		if e.bad != "" {
+			v.bad(fmt.Sprintf("result[%d].values[%d]", i, e.idx), e.bad)
+		}
 	}
+	ascending(s.Values, backward)
 	for _, e := range s.Values {
 		where := fmt.Sprintf("result[%d].values[%d]", i, e.idx)
 		if e.bad != "" {
-			v.bad(where, e.bad)
 			continue
 		}
 		if e.cut {
@@ -222,6 +279,26 @@ func visitStream(i int, s lokiStream, v streamVisitor) error {
 		}
 	}
 	return nil
+}
+
+// ascending puts a stream's values in the order they were written. A
+// response of direction=backward lists them newest first, and the entries
+// that share a nanosecond in the reverse of the order they were pushed
+// (Loki's backward order is the exact reverse of its forward order): a
+// stable sort alone would keep those reversed, so the lines of a trace
+// stamped with one time (a shipper stamping to the millisecond or the
+// second) would come back upside down. A backward stream is reversed
+// first; a stable sort then settles whatever is still out of order.
+func ascending(vs []streamEntry, backward bool) {
+	if backward {
+		for i, j := 0, len(vs)-1; i < j; i, j = i+1, j-1 {
+			vs[i], vs[j] = vs[j], vs[i]
+		}
+	}
+	before := func(a, b int) bool { return vs[a].ts.Before(vs[b].ts) }
+	if !sort.SliceIsSorted(vs, before) {
+		sort.SliceStable(vs, before)
+	}
 }
 
 func expectDelim(dec *json.Decoder, d json.Delim) error {

@@ -285,9 +285,21 @@ type sourceProblem struct {
 func buildSources(root string, cfg config.Config, labels map[string]string) ([]telemetry.Source, []incident.Deploy, []sourceProblem) {
 	var srcs []telemetry.Source
 	var problems []sourceProblem
+	// Files that share their labels are read as the parts of one log
+	// (pages of one saved query, given in any order): see
+	// telemetry.NewFileSet.
+	files, filesAt := []string(nil), -1
 	for _, s := range cfg.Sources {
 		if s.Kind == config.KindPrometheus || s.Kind == config.KindTraces {
 			continue // evidence backends, not log sources: see configEnrichers
+		}
+		if p := filePath(s); p != "" && len(s.Labels) == 0 {
+			if filesAt < 0 {
+				filesAt = len(srcs)
+				srcs = append(srcs, nil)
+			}
+			files = append(files, resolve(root, p))
+			continue
 		}
 		src, err := newSource(root, s, labels)
 		if err != nil {
@@ -295,6 +307,9 @@ func buildSources(root string, cfg config.Config, labels map[string]string) ([]t
 			continue
 		}
 		srcs = append(srcs, src)
+	}
+	if filesAt >= 0 {
+		srcs[filesAt] = telemetry.NewFileSet(files, labels)
 	}
 	var deploys []incident.Deploy
 	if cfg.Deploys != "" {
@@ -333,6 +348,17 @@ func githubDeploys(gh config.GitHub) ([]incident.Deploy, error) {
 	return telemetry.GitHubDeploys(ctx, client, owner, repo, "")
 }
 
+// filePath is the path of a file source, empty for other kinds.
+func filePath(s config.Source) string {
+	if s.Kind != "file" && s.Kind != "" {
+		return ""
+	}
+	if s.Path != "" {
+		return s.Path
+	}
+	return s.URL
+}
+
 // newSource builds one backend. Adding a backend is one case here plus its
 // file in telemetry.
 func newSource(root string, s config.Source, labels map[string]string) (telemetry.Source, error) {
@@ -364,6 +390,10 @@ func newSource(root string, s config.Source, labels map[string]string) (telemetr
 	return nil, fmt.Errorf("unknown source kind %q (known: file, loki, correlator, sentry)", s.Kind)
 }
 
+// lokiPageLimit is the Loki sources' entries per request; zero is the
+// client's default. Tests lower it so that pages end inside traces.
+var lokiPageLimit int
+
 // newLokiSource reads Loki. Credentials come from the environment only
 // (FAULTLINE_LOKI_TOKEN, or FAULTLINE_LOKI_USER and FAULTLINE_LOKI_PASSWORD),
 // never from the workspace config. Without a selector every stream naming a
@@ -379,12 +409,13 @@ func newLokiSource(s config.Source) (telemetry.Source, error) {
 	var srcs []telemetry.Source
 	for _, sel := range selectors {
 		src, err := telemetry.NewLoki(telemetry.LokiConfig{
-			URL:      s.URL,
-			Selector: sel,
-			OrgID:    s.OrgID,
-			Token:    os.Getenv("FAULTLINE_LOKI_TOKEN"),
-			Username: os.Getenv("FAULTLINE_LOKI_USER"),
-			Password: os.Getenv("FAULTLINE_LOKI_PASSWORD"),
+			URL:       s.URL,
+			Selector:  sel,
+			OrgID:     s.OrgID,
+			Token:     os.Getenv("FAULTLINE_LOKI_TOKEN"),
+			Username:  os.Getenv("FAULTLINE_LOKI_USER"),
+			Password:  os.Getenv("FAULTLINE_LOKI_PASSWORD"),
+			PageLimit: lokiPageLimit,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("loki %s: %w", s.URL, err)
