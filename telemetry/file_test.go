@@ -323,6 +323,8 @@ func TestNormalizeLabels(t *testing.T) {
 		// The OTel attributes as Loki names them (no dots in label names).
 		{map[string]string{"service_name": "a", "deployment_environment_name": "prod", "service_version": "1"},
 			map[string]string{"service": "a", "env": "prod", "version": "1"}},
+		// Loki 3's detected level is the entry's, not the stream's.
+		{map[string]string{"service": "a", "detected_level": "error"}, map[string]string{"service": "a"}},
 		{nil, map[string]string{}},
 	}
 	for _, tc := range tests {

@@ -22,14 +22,24 @@ var labelAliases = []struct {
 // label when it found none; it names no service.
 const unknownService = "unknown_service"
 
+// detectedLevel is the structured metadata Loki 3 adds to every entry (by
+// default) with the level it guessed from the line. A response not asked
+// for categorized labels, and logcli's jsonl of one, list it among the
+// stream's labels; the lines of one stack trace differ in it ("error" for
+// the panic, "unknown" for a frame), so it would split their stream.
+const detectedLevel = "detected_level"
+
 // NormalizeLabels returns a copy of l in which the standard labels service,
 // env and version are set from their aliases when missing. The alias that
-// provided a value is dropped (it would only duplicate it); every other
+// provided a value is dropped (it would only duplicate it), and so is
+// Loki's detected_level, which names an entry, not its stream; every other
 // label is kept. l itself is never modified.
 func NormalizeLabels(l map[string]string) map[string]string {
 	out := make(map[string]string, len(l)+1)
 	for k, v := range l {
-		out[k] = v
+		if k != detectedLevel {
+			out[k] = v
+		}
 	}
 	for _, a := range labelAliases {
 		if out[a.name] != "" {

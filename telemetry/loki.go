@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/faultline-dev/faultline/incident"
@@ -77,6 +78,9 @@ type Loki struct {
 	client *http.Client
 	// sleep waits between retries; tests replace it to avoid real waits.
 	sleep func(ctx context.Context, d time.Duration) error
+	// serverMax is the server's max_entries_limit_per_query once it
+	// refused a larger limit; zero until then.
+	serverMax atomic.Int64
 }
 
 // NewLoki checks cfg and fills in defaults.
@@ -184,16 +188,28 @@ func (l *Loki) fetchRange(ctx context.Context, query string, from, to time.Time,
 	labels := map[string]map[string]string{}
 	for {
 		limit := l.cfg.PageLimit + len(seen)
+		if max := int(l.serverMax.Load()); max > 0 && limit > max {
+			limit = max
+		}
 		page, n, err := l.queryRange(ctx, query, from, to, limit, st)
+		var tooMany *entriesLimitError
+		if errors.As(err, &tooMany) && tooMany.max < limit {
+			// The server allows fewer entries per query (its
+			// max_entries_limit_per_query): page by its maximum.
+			l.serverMax.Store(int64(tooMany.max))
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		sort.SliceStable(page, func(i, j int) bool { return page[i].ts.Before(page[j].ts) })
+		fresh := 0
 		for _, e := range page {
 			id := entryID{e.stream, e.ts.UnixNano(), e.line}
 			if seen[id] {
 				continue
 			}
+			fresh++
 			norm, ok := labels[e.stream]
 			if !ok {
 				norm = NormalizeLabels(e.labels)
@@ -211,6 +227,12 @@ func (l *Loki) fetchRange(ctx context.Context, query string, from, to time.Time,
 		}
 		if n < limit {
 			return nil
+		}
+		if fresh == 0 {
+			// A full page of entries already delivered: more entries share
+			// one nanosecond than the server lets one query return.
+			return fmt.Errorf("query loki %s: more than %d entries at %s; raise max_entries_limit_per_query",
+				l.base.Redacted(), limit, from.Format(time.RFC3339Nano))
 		}
 		if err := ctx.Err(); err != nil {
 			return err

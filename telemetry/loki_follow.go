@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -155,6 +156,7 @@ func (l *Loki) tail(ctx context.Context, selector string, start time.Time, fn fu
 	u.RawQuery = v.Encode()
 	hdr := make(map[string][]string)
 	l.authorize(hdr)
+	http.Header(hdr).Set("X-Loki-Response-Encoding-Flags", "categorize-labels") // as query_range asks
 	conn, _, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: l.client, HTTPHeader: hdr})
 	if err != nil {
 		return l.redact(fmt.Errorf("open loki tail %s: %w", l.base.Redacted(), err))

@@ -106,6 +106,12 @@ func (l *Loki) attempt(ctx context.Context, path string, params url.Values, read
 		return 0, err
 	}
 	l.authorize(req.Header)
+	// Loki 3 counts each entry's structured metadata (detected_level, which
+	// it adds to every entry by default, and OTLP attributes) as labels of
+	// its stream unless asked to answer them apart: then the lines of one
+	// trace, whose levels differ, would come back as several streams.
+	// Older Lokis ignore the header.
+	req.Header.Set("X-Loki-Response-Encoding-Flags", "categorize-labels")
 	resp, err := l.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -117,6 +123,9 @@ func (l *Loki) attempt(ctx context.Context, path string, params url.Values, read
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		err := fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+		if max, ok := entriesLimit(resp.StatusCode, string(msg)); ok {
+			return 0, &entriesLimitError{max: max, err: err}
+		}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			return retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("%w: %w", errRetryable, err)
 		}
@@ -214,4 +223,42 @@ func redactURL(s string) string {
 		return u.Redacted()
 	}
 	return "(unparsable)"
+}
+
+// entriesLimitError is Loki refusing a query's limit: the server's
+// max_entries_limit_per_query is below it.
+type entriesLimitError struct {
+	max int
+	err error
+}
+
+func (e *entriesLimitError) Error() string { return e.err.Error() }
+func (e *entriesLimitError) Unwrap() error { return e.err }
+
+// entriesLimit reads Loki's answer to a limit above its
+// max_entries_limit_per_query (400, "max entries limit per query exceeded,
+// limit > max_entries_limit (5000 > 1000)"; newer versions name the
+// setting in full) and returns the server's maximum.
+func entriesLimit(status int, body string) (int, bool) {
+	if status != http.StatusBadRequest {
+		return 0, false
+	}
+	_, rest, ok := strings.Cut(body, "max entries limit per query exceeded")
+	if !ok {
+		return 0, false
+	}
+	_, rest, ok = strings.Cut(rest, "(")
+	if !ok {
+		return 0, false
+	}
+	_, rest, ok = strings.Cut(rest, ">")
+	if !ok {
+		return 0, false
+	}
+	num, _, _ := strings.Cut(rest, ")")
+	max, err := strconv.Atoi(strings.TrimSpace(num))
+	if err != nil || max <= 0 {
+		return 0, false
+	}
+	return max, true
 }

@@ -21,7 +21,7 @@ type streamEntry struct {
 }
 
 // UnmarshalJSON reads ["<unix ns>", "<line>"] or, with structured metadata,
-// ["<unix ns>", "<line>", {...}]. It never fails, so one bad value is
+// ["<unix ns>", "<line>", {...}] (the object is not read). It never fails, so one bad value is
 // counted and skipped instead of aborting the whole document.
 func (e *streamEntry) UnmarshalJSON(b []byte) error {
 	if t, line, ok := fastStreamEntry(b); ok {
@@ -80,10 +80,37 @@ func fastStreamEntry(b []byte) (time.Time, string, bool) {
 		return time.Time{}, "", false
 	}
 	i = skipSpace(b, end)
+	if i < len(b) && b[i] == ',' && categories(b, skipSpace(b, i+1)) {
+		return t, line, true
+	}
 	if i >= len(b) || b[i] != ']' || skipSpace(b, i+1) != len(b) {
 		return time.Time{}, "", false
 	}
 	return t, line, true
+}
+
+// categories reports whether b[i:] is the rest of a value a categorized
+// response writes, `{...}]`: the entry's structured metadata and parsed
+// labels (asked for with X-Loki-Response-Encoding-Flags:
+// categorize-labels), which no reader needs. The Decoder hands
+// UnmarshalJSON only valid JSON, so an object that ends right before the
+// value's last bracket is the third element whole.
+func categories(b []byte, i int) bool {
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	j := len(b) - 1
+	for j > i && isSpace(b[j]) {
+		j--
+	}
+	if b[j] != ']' {
+		return false
+	}
+	j--
+	for j > i && isSpace(b[j]) {
+		j--
+	}
+	return j > i && b[j] == '}'
 }
 
 // lokiStream is one element of data.result in a streams response.
@@ -321,8 +348,18 @@ func syntaxErr(err error) error {
 }
 
 // readQueryRange delivers the entries of a saved query_range response.
+//
+// A response Loki 3 was not asked to categorize lists an entry's
+// structured metadata among its stream's labels, so one stream comes as
+// several results, one per detected_level (see NormalizeLabels): the
+// entries of such results are held until the end and delivered merged in
+// time order, each stream's parts together. (Entries of two parts that
+// share a nanosecond keep the order of the parts: the response does not
+// say which was written first.) Other results are delivered as read.
 func (r *reader) readQueryRange(in io.Reader) error {
 	cache := map[string]map[string]string{}
+	held := map[string][]incident.Event{} // by the normalised stream
+	var heldOrder []string
 	err := decodeQueryRange(in, streamVisitor{
 		entry: func(labels map[string]string, e streamEntry) error {
 			key := incident.LabelsKey(labels)
@@ -331,13 +368,43 @@ func (r *reader) readQueryRange(in io.Reader) error {
 				norm = NormalizeLabels(labels)
 				cache[key] = norm
 			}
-			return r.deliver(incident.Event{Time: e.ts, Labels: norm, Line: e.line, Origin: r.origin})
+			ev := incident.Event{Time: e.ts, Labels: norm, Line: e.line, Origin: r.origin}
+			if _, part := labels[detectedLevel]; part {
+				k := incident.LabelsKey(norm)
+				if _, ok := held[k]; !ok {
+					heldOrder = append(heldOrder, k)
+				}
+				held[k] = append(held[k], ev)
+				return nil
+			}
+			return r.deliver(ev)
 		},
 		bad: func(where, reason string) { r.malformed(r.origin+": "+where, "%s", reason) },
 		cut: func(where string) { r.truncated(r.origin + ": " + where) },
 	})
+	if err == nil {
+		err = r.deliverHeld(held, heldOrder)
+	}
 	if r.stopped {
 		return err
 	}
 	return syntaxErr(err)
 }
+
+// deliverHeld delivers each stream's held entries in time order.
+func (r *reader) deliverHeld(held map[string][]incident.Event, order []string) error {
+	for _, k := range order {
+		evs := held[k]
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
+		labels := evs[0].Labels // one map for the stream, as for others
+		for _, ev := range evs {
+			ev.Labels = labels
+			if err := r.deliver(ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

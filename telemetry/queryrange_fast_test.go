@@ -51,7 +51,11 @@ var entryCases = []struct {
 }{
 	{`["1732099321000000000","panic: boom"]`, true},
 	{` [ "1" , "tab\there \u00e9 \ud83d\ude00 \"q\" \/" ] `, true},
-	{`["1","x",{"trace_id":"ab"}]`, false}, // structured metadata: the general path
+	{`["1","x",{"trace_id":"ab"}]`, true}, // structured metadata, not read
+	{`["1","x", {"structuredMetadata":{"detected_level":"error"},"parsed":{}} ]`, true},
+	{`["1","x",{}]`, true},
+	{`["1","x",{},"y"]`, false},
+	{`["1","x","y"]`, false},
 	{`["1\u0032","x"]`, false},
 	{`["x","y"]`, false},
 	{`[1,"x"]`, false},

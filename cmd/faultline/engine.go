@@ -390,10 +390,6 @@ func newSource(root string, s config.Source, labels map[string]string) (telemetr
 	return nil, fmt.Errorf("unknown source kind %q (known: file, loki, correlator, sentry)", s.Kind)
 }
 
-// lokiPageLimit is the Loki sources' entries per request; zero is the
-// client's default. Tests lower it so that pages end inside traces.
-var lokiPageLimit int
-
 // newLokiSource reads Loki. Credentials come from the environment only
 // (FAULTLINE_LOKI_TOKEN, or FAULTLINE_LOKI_USER and FAULTLINE_LOKI_PASSWORD),
 // never from the workspace config. Without a selector every stream naming a
@@ -409,13 +405,12 @@ func newLokiSource(s config.Source) (telemetry.Source, error) {
 	var srcs []telemetry.Source
 	for _, sel := range selectors {
 		src, err := telemetry.NewLoki(telemetry.LokiConfig{
-			URL:       s.URL,
-			Selector:  sel,
-			OrgID:     s.OrgID,
-			Token:     os.Getenv("FAULTLINE_LOKI_TOKEN"),
-			Username:  os.Getenv("FAULTLINE_LOKI_USER"),
-			Password:  os.Getenv("FAULTLINE_LOKI_PASSWORD"),
-			PageLimit: lokiPageLimit,
+			URL:      s.URL,
+			Selector: sel,
+			OrgID:    s.OrgID,
+			Token:    os.Getenv("FAULTLINE_LOKI_TOKEN"),
+			Username: os.Getenv("FAULTLINE_LOKI_USER"),
+			Password: os.Getenv("FAULTLINE_LOKI_PASSWORD"),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("loki %s: %w", s.URL, err)

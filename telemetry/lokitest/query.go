@@ -2,9 +2,11 @@ package lokitest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -12,11 +14,9 @@ import (
 
 type streamJSON struct {
 	Stream map[string]string `json:"stream"`
-	Values [][2]string       `json:"values"`
+	Values [][]any           `json:"values"`
 }
 
-// selectEntries returns the stored entries matching q in [start, end),
-// ordered by time (then stream, then push order) in the given direction.
 func (s *Server) selectEntries(q logQuery, start, end time.Time, forward bool) []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -40,20 +40,54 @@ func (s *Server) selectEntries(q logQuery, start, end time.Time, forward bool) [
 }
 
 // groupStreams groups entries by stream in order of first appearance,
-// keeping each stream's entries in the given order, as Loki answers.
-func groupStreams(entries []Entry) []streamJSON {
+// keeping each stream's entries in the given order, as Loki answers. Unless
+// categorize, an entry's structured metadata counts as labels of its
+// stream, as Loki 3 answers a client that did not ask for categorized
+// labels.
+func groupStreams(entries []Entry, categorize bool) []streamJSON {
 	index := map[string]int{}
 	out := []streamJSON{} // Loki answers "result":[] when nothing matches
 	for _, e := range entries {
-		i, ok := index[e.key]
+		key, labels := e.key, e.Labels
+		if !categorize && len(e.Metadata) > 0 {
+			labels = make(map[string]string, len(e.Labels)+len(e.Metadata))
+			for k, v := range e.Labels {
+				labels[k] = v
+			}
+			for k, v := range e.Metadata {
+				labels[k] = v
+			}
+			key = labelsKey(labels)
+		}
+		i, ok := index[key]
 		if !ok {
 			i = len(out)
-			index[e.key] = i
-			out = append(out, streamJSON{Stream: e.Labels})
+			index[key] = i
+			out = append(out, streamJSON{Stream: labels})
 		}
-		out[i].Values = append(out[i].Values, [2]string{strconv.FormatInt(e.Time.UnixNano(), 10), e.Line})
+		v := []any{strconv.FormatInt(e.Time.UnixNano(), 10), e.Line}
+		if categorize {
+			cat := map[string]any{}
+			if len(e.Metadata) > 0 {
+				cat["structuredMetadata"] = e.Metadata
+			}
+			v = append(v, cat)
+		}
+		out[i].Values = append(out[i].Values, v)
 	}
 	return out
+}
+
+// categorized reports whether a request asks for labels by category.
+func categorized(r *http.Request) bool {
+	for _, h := range r.Header.Values("X-Loki-Response-Encoding-Flags") {
+		for _, f := range strings.Split(h, ",") {
+			if strings.TrimSpace(f) == "categorize-labels" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) nextFault() (Fault, bool) {
@@ -98,6 +132,10 @@ func (s *Server) handleQueryRange(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid start, end or limit", http.StatusBadRequest)
 		return
 	}
+	if s.MaxEntriesLimit > 0 && limit > s.MaxEntriesLimit {
+		http.Error(w, fmt.Sprintf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)", limit, s.MaxEntriesLimit), http.StatusBadRequest)
+		return
+	}
 	dir := p.Get("direction")
 	if dir != "" && dir != "forward" && dir != "backward" {
 		http.Error(w, "invalid direction", http.StatusBadRequest)
@@ -107,14 +145,16 @@ func (s *Server) handleQueryRange(w http.ResponseWriter, r *http.Request) {
 	if len(entries) > limit {
 		entries = entries[:limit]
 	}
-	body, _ := json.Marshal(map[string]any{
-		"status": "success",
-		"data": map[string]any{
-			"resultType": "streams",
-			"result":     groupStreams(entries),
-			"stats":      map[string]any{"summary": map[string]any{"totalEntriesReturned": len(entries)}},
-		},
-	})
+	categorize := categorized(r)
+	data := map[string]any{
+		"resultType": "streams",
+		"result":     groupStreams(entries, categorize),
+		"stats":      map[string]any{"summary": map[string]any{"totalEntriesReturned": len(entries)}},
+	}
+	if categorize {
+		data["encodingFlags"] = []string{"categorize-labels"}
+	}
+	body, _ := json.Marshal(map[string]any{"status": "success", "data": data})
 	if faulty && fault.Truncate {
 		body = body[:len(body)/2]
 	}
@@ -159,7 +199,7 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if len(fresh) > 0 {
-			msg, _ := json.Marshal(map[string]any{"streams": groupStreams(fresh), "dropped_entries": nil})
+			msg, _ := json.Marshal(map[string]any{"streams": groupStreams(fresh, categorized(r)), "dropped_entries": nil})
 			if conn.Write(ctx, websocket.MessageText, msg) != nil {
 				return
 			}

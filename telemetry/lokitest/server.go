@@ -2,7 +2,13 @@
 // POST /loki/api/v1/push (protobuf+snappy and JSON, as agents send),
 // GET /loki/api/v1/query_range (forward and backward, limit honoured exactly
 // as Loki does: a page is cut at limit even among equal timestamps) and the
-// /loki/api/v1/tail websocket. Faults can be injected to exercise clients'
+// /loki/api/v1/tail websocket. Entries keep the structured metadata pushed
+// with them; query_range answers as Loki 3 does: merged into each entry's
+// stream labels (so one stream splits into as many results as it has
+// metadata sets), or, when the request carries the header
+// X-Loki-Response-Encoding-Flags: categorize-labels, apart, as a third
+// element of each value ({"structuredMetadata":{...}} or {}), the stream
+// holding only its own labels. Faults can be injected to exercise clients'
 // retry and timeout handling.
 package lokitest
 
@@ -27,8 +33,11 @@ type Entry struct {
 	Labels map[string]string
 	Time   time.Time
 	Line   string
-	key    string
-	seq    int
+	// Metadata is the entry's structured metadata (Loki 3 adds
+	// detected_level to every entry by default).
+	Metadata map[string]string
+	key      string
+	seq      int
 }
 
 // Fault is an injected answer to the next query_range request.
@@ -62,6 +71,9 @@ type Server struct {
 	// TailDisabled makes the tail endpoint answer 404, as behind a proxy
 	// that does not pass websockets.
 	TailDisabled bool
+	// MaxEntriesLimit, when set, is the server's max_entries_limit_per_query:
+	// a query_range with a larger limit is refused with Loki's 400.
+	MaxEntriesLimit int
 }
 
 // New starts a fake Loki on 127.0.0.1.
@@ -108,13 +120,13 @@ func (s *Server) record(r *http.Request) {
 
 // add stores entries, dropping exact duplicates (same stream, time and
 // line) as Loki's ingester does, and wakes tail subscribers.
-func (s *Server) add(labels map[string]string, key string, ts time.Time, line string) {
+func (s *Server) add(labels map[string]string, key string, ts time.Time, line string, meta map[string]string) {
 	id := fmt.Sprintf("%s\x00%d\x00%s", key, ts.UnixNano(), line)
 	if s.ids[id] {
 		return
 	}
 	s.ids[id] = true
-	s.entries = append(s.entries, Entry{Labels: labels, Time: ts, Line: line, key: key, seq: len(s.entries)})
+	s.entries = append(s.entries, Entry{Labels: labels, Time: ts, Line: line, Metadata: meta, key: key, seq: len(s.entries)})
 }
 
 func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +149,14 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request) {
 	for _, ps := range streams {
 		key := labelsKey(ps.labels)
 		for _, e := range ps.entries {
-			s.add(ps.labels, key, e.Timestamp, e.Line)
+			var meta map[string]string
+			for _, m := range e.StructuredMetadata {
+				if meta == nil {
+					meta = map[string]string{}
+				}
+				meta[m.Name] = m.Value
+			}
+			s.add(ps.labels, key, e.Timestamp, e.Line, meta)
 		}
 	}
 	close(s.notify)
@@ -193,7 +212,17 @@ func decodeJSONPush(body []byte) ([]pushedStream, error) {
 			if err != nil {
 				return nil, fmt.Errorf("bad timestamp %q", ts)
 			}
-			ps.entries = append(ps.entries, push.Entry{Timestamp: time.Unix(0, n), Line: line})
+			e := push.Entry{Timestamp: time.Unix(0, n), Line: line}
+			if len(v) > 2 { // structured metadata: {"name":"value",...}
+				var meta map[string]string
+				if err := json.Unmarshal(v[2], &meta); err != nil {
+					return nil, fmt.Errorf("bad structured metadata %s", v[2])
+				}
+				for k, val := range meta {
+					e.StructuredMetadata = append(e.StructuredMetadata, push.LabelAdapter{Name: k, Value: val})
+				}
+			}
+			ps.entries = append(ps.entries, e)
 		}
 		out = append(out, ps)
 	}
