@@ -222,8 +222,9 @@ func decodeResult(dec *json.Decoder, v streamVisitor) error {
 	}
 	// Every stream of a response lists its values in the response's one
 	// direction. A stream whose values share one timestamp does not show
-	// it; such streams wait for one that does, or for the end. (A stream
-	// that shows its own order is read in it: a hand-merged file may mix.)
+	// it; such streams (of more than one value: one value has no order)
+	// wait for one that does, or for the end. (A stream that shows its own
+	// order is read in it: a hand-merged file may mix.)
 	dir := 0 // 1 forward, -1 backward, 0 not known yet
 	var waiting []int
 	var held []lokiStream
@@ -234,7 +235,13 @@ func decodeResult(dec *json.Decoder, v streamVisitor) error {
 		}
 		d := direction(s.Values)
 		if d == 0 && dir == 0 {
-			waiting, held = append(waiting, i), append(held, s)
+			if len(s.Values) > 1 {
+				waiting, held = append(waiting, i), append(held, s)
+				continue
+			}
+			if err := visitStream(i, s, false, v); err != nil {
+				return err
+			}
 			continue
 		}
 		if dir == 0 {

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,33 @@ func TestQueryRangeBackwardSameNanosecond(t *testing.T) {
 	}
 	if st.Malformed != 1 {
 		t.Errorf("malformed = %d, want 1", st.Malformed)
+	}
+}
+
+// TestQueryRangeDirectionFromLaterStream: a stream whose entries share one
+// time waits for a later stream to show the response's direction; with
+// none to show it, a saved response is read as Loki's default, backward.
+func TestQueryRangeDirectionFromLaterStream(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"data":{"resultType":"streams","result":[
+		   {"stream":{"service":"cart"},"values":[["1000","second"],["1000","first"]]},
+		   {"stream":{"service":"one"},"values":[["1500","only"]]},
+		   {"stream":{"service":"api"},"values":[["2000","y"],["1000","x"]]}]}}`,
+			"one: only|cart: first|cart: second|api: x|api: y"},
+		{`{"data":{"resultType":"streams","result":[
+		   {"stream":{"service":"cart"},"values":[["1000","b"],["1000","a"]]}]}}`,
+			"cart: a|cart: b"},
+	} {
+		got, _, err := collect(t, NewFileSource(copyTo(t, "", "qr.json", []byte(tc.body)), nil), Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, e := range got {
+			lines = append(lines, e.Labels["service"]+": "+e.Line)
+		}
+		if g := strings.Join(lines, "|"); g != tc.want {
+			t.Errorf("got %s, want %s", g, tc.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,10 +33,11 @@ import (
 // from the scenario's logcli jsonl:
 //
 //   - a saved query_range response (direction backward, Loki's default:
-//     newest first, one result per stream);
+//     newest first, one result per stream), and one saved forward;
 //   - the same query saved page by page, as logcli or a script pages it
 //     (each next page ends 1ns after the oldest entry of the one before, so
-//     the entries at that nanosecond repeat), the files given newest first;
+//     the entries at that nanosecond repeat), the files given newest first,
+//     plain and gzip compressed;
 //   - Loki's HTTP API (the fake Loki, filled through the push path) read
 //     through --source loki:, the server's max_entries_limit_per_query 7,
 //     so that the client pages by 7 and pages end in the middle of traces;
@@ -117,6 +119,11 @@ func compareShapes(t *testing.T, s *scenario.Scenario, made scenario.Made, want 
 	}
 	shapes := map[string][]incident.Incident{}
 	shapes["query_range backward"] = checkArgs(t, s.Name, "--repo", made.Repo, "--logs", qr, "--deploys", made.Deploys)
+	qrf := filepath.Join(dir, "query_range-forward.json")
+	if err := os.WriteFile(qrf, queryRangeJSON(ordered, false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shapes["query_range forward"] = checkArgs(t, s.Name, "--repo", made.Repo, "--logs", qrf, "--deploys", made.Deploys)
 
 	args := []string{"--repo", made.Repo, "--deploys", made.Deploys}
 	// Pages of 20 entries, or more when more share one time: paging by
@@ -131,14 +138,25 @@ func compareShapes(t *testing.T, s *scenario.Scenario, made scenario.Made, want 
 		}
 		most = max(most, run)
 	}
+	gzArgs := append([]string(nil), args...)
 	for i, page := range backwardPages(ordered, max(20, most+1)) {
 		p := filepath.Join(dir, fmt.Sprintf("page-%03d.json", i+1))
-		if err := os.WriteFile(p, queryRangeJSON(page, true), 0o644); err != nil {
+		body := queryRangeJSON(page, true)
+		if err := os.WriteFile(p, body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		args = append(args, "--logs", p)
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(body)
+		zw.Close()
+		if err := os.WriteFile(p+".gz", gz.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		gzArgs = append(gzArgs, "--logs", p+".gz")
 	}
 	shapes["query_range pages"] = checkArgs(t, s.Name, args...)
+	shapes["query_range pages gzip"] = checkArgs(t, s.Name, gzArgs...)
 
 	// A Loki whose max_entries_limit_per_query is 7 (or just above the
 	// most entries of one time): the client's first query (5000) is
@@ -194,7 +212,7 @@ func compareShapes(t *testing.T, s *scenario.Scenario, made scenario.Made, want 
 			}
 			continue // TestScenarios reports it
 		}
-		for _, shape := range []string{"query_range backward", "query_range pages", "loki paged", "loki 3 query_range", "loki 3 logcli jsonl", "loki 3 paged"} {
+		for _, shape := range []string{"query_range backward", "query_range forward", "query_range pages", "query_range pages gzip", "loki paged", "loki 3 query_range", "loki 3 logcli jsonl", "loki 3 paged"} {
 			if shape == "loki 3 query_range" && prefix != "" {
 				// Split by level, a stream's entries of one second come
 				// in parts whose order the response does not keep.
