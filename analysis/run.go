@@ -113,6 +113,9 @@ func RunMany(ctx context.Context, wss []*Workspace, sources []telemetry.Source, 
 			if r.Err != nil {
 				res.Stats.Problems = append(res.Stats.Problems, fmt.Sprintf("%s: %v", r.Name, r.Err))
 			}
+			if r.Stats.Hint != "" {
+				res.Stats.Problems = append(res.Stats.Problems, fmt.Sprintf("%s: %s", r.Name, r.Stats.Hint))
+			}
 			if r.Stats.Malformed > 0 {
 				res.Stats.Problems = append(res.Stats.Problems, fmt.Sprintf("%s: %d malformed entries skipped", r.Name, r.Stats.Malformed))
 			}

@@ -78,6 +78,9 @@ func (f *fileSource) Fetch(ctx context.Context, q Query, fn func(incident.Event)
 		}
 		st.Bytes, err = r.readJSONLParallel(br)
 	default:
+		if logcliDefault(br) {
+			st.Hint = "this looks like `logcli query` default output, which trims each line and stamps it to the second, newest first: a trace cannot be put back together from it; save the query with `logcli query --output jsonl` (or --output raw, oldest first with --forward)"
+		}
 		lr := newLineReader(br)
 		err = r.readText(lr, f.defaults, info.ModTime())
 		st.Bytes = lr.bytes
@@ -231,4 +234,25 @@ func unixNano(s string) (time.Time, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return time.Unix(0, n).UTC(), true
+}
+
+// logcliDefault reports whether a text file's first lines are shaped as
+// `logcli query` prints by default: an RFC3339 time, the stream's label
+// set in braces, the line.
+func logcliDefault(br *bufio.Reader) bool {
+	head, _ := br.Peek(readBufferSize)
+	shaped, lines := 0, 0
+	for _, line := range bytes.SplitN(head, []byte{'\n'}, 17)[:min(16, bytes.Count(head, []byte{'\n'}))] {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		lines++
+		_, rest, ok := leadingTimestamp(line)
+		if ok && len(rest) > 0 && rest[0] == '{' {
+			if end := bytes.Index(rest, []byte("} ")); end > 0 && bytes.Contains(rest[:end], []byte(`="`)) {
+				shaped++
+			}
+		}
+	}
+	return lines > 0 && shaped*2 > lines
 }

@@ -79,3 +79,22 @@ func TestOldestValue(t *testing.T) {
 		t.Errorf("across reads: %v, %v", got.UnixNano(), ok)
 	}
 }
+
+// TestLogcliDefaultOutputHint: a file saved from `logcli query` without
+// --output (times to the second, labels, trimmed lines, newest first) is
+// read as text, with a hint to save it as jsonl; a docker-style text log
+// whose lines are JSON gets none.
+func TestLogcliDefaultOutputHint(t *testing.T) {
+	logcli := "2026-11-20T10:42:02Z {env=\"prod\", service=\"checkout\"} /app/main.go:9 +0x1d\n" +
+		"2026-11-20T10:42:02Z {env=\"prod\", service=\"checkout\"} goroutine 1 [running]:\n" +
+		"2026-11-20T10:42:01Z {env=\"prod\", service=\"checkout\"} panic: boom\n"
+	_, st, err := collect(t, NewFileSource(copyTo(t, "", "out.log", []byte(logcli)), nil), Query{})
+	if err != nil || !strings.Contains(st.Hint, "--output jsonl") {
+		t.Errorf("hint %q (err %v), want one naming --output jsonl", st.Hint, err)
+	}
+	docker := "2026-11-20T10:42:01.5Z {\"level\":\"info\",\"msg\":\"ok\"}\n2026-11-20T10:42:01.6Z panic: boom\n"
+	_, st, err = collect(t, NewFileSource(copyTo(t, "", "docker.log", []byte(docker)), nil), Query{})
+	if err != nil || st.Hint != "" {
+		t.Errorf("hint %q (err %v) for a docker log, want none", st.Hint, err)
+	}
+}

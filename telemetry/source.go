@@ -148,6 +148,9 @@ type Stats struct {
 	// Format is what the file source detected: "jsonl", "query_range",
 	// "text"; empty for Loki.
 	Format string
+	// Hint says how to give the input in a form read better, when the
+	// source recognised one it reads poorly (logcli's default output).
+	Hint string
 }
 
 // maxProblems bounds Stats.FirstProblems: the first few are enough to find
@@ -174,5 +177,8 @@ func (s *Stats) Add(o Stats) {
 	}
 	if s.Format == "" {
 		s.Format = o.Format
+	}
+	if s.Hint == "" {
+		s.Hint = o.Hint
 	}
 }
