@@ -54,6 +54,9 @@ import (
 //
 // FAULTLINE_SCENARIO=a,b limits it to some scenarios.
 func TestLokiShapedScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads every scenario through eleven Loki shapes; the race run (-short) leaves it to the full run")
+	}
 	all, err := scenario.LoadAll(faultline.Scenarios, "testdata/scenarios")
 	if err != nil {
 		t.Fatal(err)
