@@ -84,20 +84,7 @@ func pushFile(t *testing.T, url, path string) (start, end time.Time) {
 	}
 	for _, st := range streams {
 		sort.SliceStable(st.Entries, func(i, j int) bool { return st.Entries[i].Timestamp.Before(st.Entries[j].Timestamp) })
-		raw, err := (&push.PushRequest{Streams: []push.Stream{*st}}).Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodPost, url+"/loki/api/v1/push", bytes.NewReader(snappy.Encode(nil, raw)))
-		req.Header.Set("Content-Type", "application/x-protobuf")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			t.Fatalf("push: %s", resp.Status)
-		}
+		pushStream(t, url, st)
 	}
 	return start, end
 }
@@ -144,4 +131,24 @@ func summary(incs []incident.Incident) string {
 	}
 	sort.Strings(rows)
 	return strings.Join(rows, "\n")
+}
+
+// pushStream pushes one stream to the Loki at url as promtail does: a
+// snappy-compressed protobuf PushRequest.
+func pushStream(t *testing.T, url string, st *push.Stream) {
+	t.Helper()
+	raw, err := (&push.PushRequest{Streams: []push.Stream{*st}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url+"/loki/api/v1/push", bytes.NewReader(snappy.Encode(nil, raw)))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("push: %s", resp.Status)
+	}
 }

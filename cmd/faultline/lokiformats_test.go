@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
 
 	faultline "github.com/faultline-dev/faultline"
@@ -555,19 +553,6 @@ func pushLeveled(t *testing.T, url string, entries []logEntry) {
 			StructuredMetadata: push.LabelsAdapter{{Name: "detected_level", Value: detectedLevel(e.line)}}})
 	}
 	for _, k := range keys {
-		raw, err := (&push.PushRequest{Streams: []push.Stream{*streams[k]}}).Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodPost, url+"/loki/api/v1/push", bytes.NewReader(snappy.Encode(nil, raw)))
-		req.Header.Set("Content-Type", "application/x-protobuf")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			t.Fatalf("push: %s", resp.Status)
-		}
+		pushStream(t, url, streams[k])
 	}
 }

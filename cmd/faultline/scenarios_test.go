@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -163,18 +161,7 @@ func checkScenario(t *testing.T, s *scenario.Scenario) []incident.Incident {
 // and deploys.
 func checkFiles(t *testing.T, name, repo, logs, deploys string) []incident.Incident {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"check", "--repo", repo, "--logs", logs, "--deploys", deploys, "--format", "json"}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("%s: check exited %d: %s", name, code, stderr.String())
-	}
-	var out struct {
-		Incidents []incident.Incident `json:"incidents"`
-	}
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		t.Fatalf("%s: check output is not the JSON contract: %v", name, err)
-	}
-	return out.Incidents
+	return checkArgs(t, name, "--repo", repo, "--logs", logs, "--deploys", deploys)
 }
 
 // matchIncident finds the reported incident for an expected one: same error
