@@ -67,6 +67,9 @@ type Analyzer struct {
 	// working holds the working tree's files read while building
 	// incidents (nil: unreadable).
 	working map[string][]string
+	// inHead says, per deployed commit, whether HEAD descends from it
+	// (see deployedInHead).
+	inHead map[string]bool
 	// identities is used by occurrence only, on the goroutine that emits
 	// traces (see reassemble.Reassembler.Pipeline).
 	identities identityMemo
@@ -74,7 +77,7 @@ type Analyzer struct {
 
 // New returns an Analyzer.
 func New(cfg Config) *Analyzer {
-	a := &Analyzer{cfg: cfg, groups: make(map[string]*group), trees: make(map[string][]string), working: make(map[string][]string)}
+	a := &Analyzer{cfg: cfg, groups: make(map[string]*group), trees: make(map[string][]string), working: make(map[string][]string), inHead: make(map[string]bool)}
 	a.reasm = reassemble.New(a.occurrence)
 	sort.SliceStable(a.cfg.Deploys, func(i, j int) bool { return a.cfg.Deploys[i].Time.Before(a.cfg.Deploys[j].Time) })
 	return a

@@ -365,18 +365,15 @@ func (a *Analyzer) carry(ctx context.Context, mf *incident.MappedFrame, lang, de
 // merged back). The statement is the same one, but the text the developer
 // sees is not the text that failed.
 func (a *Analyzer) olderAtHead(ctx context.Context, mf *incident.MappedFrame, deployed string) {
+	head, in, ok := a.deployedInHead(ctx, deployed)
+	if !ok || in {
+		return // HEAD edited the line after the deploy, if at all: an ordinary carry
+	}
 	old, ok := a.deployedLines(ctx, mf, deployed)
 	cur, ok2 := a.workingLine(mf.File, mf.Line)
 	if !ok || !ok2 || mf.OriginalLine < 1 || mf.OriginalLine > len(old) ||
 		strings.TrimSpace(old[mf.OriginalLine-1]) == strings.TrimSpace(cur) {
 		return
-	}
-	head, err := a.cfg.Repo.Head(ctx)
-	if err != nil || head == "" {
-		return
-	}
-	if in, err := a.cfg.Repo.IsAncestor(ctx, deployed, head); err != nil || in {
-		return // HEAD edited the line after the deploy: an ordinary carry
 	}
 	w, err := a.cfg.Repo.Blame(ctx, deployed, mf.RepoPathAtDeploy, mf.OriginalLine)
 	if err != nil || w.SHA == "" {
@@ -387,6 +384,27 @@ func (a *Analyzer) olderAtHead(ctx context.Context, mf *incident.MappedFrame, de
 	}
 	mf.Note = joinNote(mf.Note, fmt.Sprintf("HEAD has an earlier version of this line: %s %q rewrote it for the deployed commit %s and is not in this checkout",
 		shortSHA(w.SHA), w.Summary, shortSHA(deployed)))
+}
+
+// deployedInHead returns HEAD and whether the deployed commit is in its
+// history (ok is false when either cannot be read). Every carried frame
+// asks, and the answer is a walk of the history: it is kept per deployed
+// commit for the analysis, as the working files are.
+func (a *Analyzer) deployedInHead(ctx context.Context, deployed string) (head string, in, ok bool) {
+	head, err := a.cfg.Repo.Head(ctx)
+	if err != nil || head == "" {
+		return "", false, false
+	}
+	key := deployed + ".." + head
+	if in, seen := a.inHead[key]; seen {
+		return head, in, true
+	}
+	in, err = a.cfg.Repo.IsAncestor(ctx, deployed, head)
+	if err != nil {
+		return "", false, false
+	}
+	a.inHead[key] = in
+	return head, in, true
 }
 
 func joinNote(a, b string) string {
@@ -437,11 +455,8 @@ func (a *Analyzer) checkUncarried(mf *incident.MappedFrame, lang string) {
 // unknown and the note names the commit HEAD lacks. It reports whether it
 // did so.
 func (a *Analyzer) notYetAtHead(ctx context.Context, mf *incident.MappedFrame, deployed string) bool {
-	head, err := a.cfg.Repo.Head(ctx)
-	if err != nil || head == "" {
-		return false
-	}
-	if in, err := a.cfg.Repo.IsAncestor(ctx, deployed, head); err != nil || in {
+	head, in, ok := a.deployedInHead(ctx, deployed)
+	if !ok || in {
 		return false // every line of the deployed commit is in HEAD's history
 	}
 	w, err := a.cfg.Repo.Blame(ctx, deployed, mf.RepoPathAtDeploy, mf.OriginalLine)
