@@ -10,9 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/faultline-dev/faultline/incident"
 )
@@ -25,14 +23,6 @@ const IgnoreRevsFile = ".git-blame-ignore-revs"
 // maxBlameHops bounds how many ignored commits one line is followed through.
 const maxBlameHops = 64
 
-// blameEntry is one go-git blame of a whole file, computed once and shared by
-// every caller asking for a line of it.
-type blameEntry struct {
-	done   chan struct{}
-	hashes []plumbing.Hash // per 0-based line: the commit that last changed it
-	err    error
-}
-
 // ignoreState caches the parsed ignore-revs file by its stamp.
 type ignoreState struct {
 	stamp string
@@ -44,7 +34,7 @@ type ignoreState struct {
 // followed into the ignored commit's parent (by text, white space ignored,
 // or similarity) and blamed there; a line the ignored commit added stays
 // blamed on it. A file renamed with few changes is followed to its old name
-// (go-git's blame does that).
+// (see blamewalk.go).
 func (r *Repo) Blame(ctx context.Context, at, path string, line int) (incident.Commit, error) {
 	cs, err := r.BlameRange(ctx, at, path, line, line)
 	if err != nil {
@@ -112,14 +102,10 @@ func (r *Repo) BlameRange(ctx context.Context, at, path string, from, to int) ([
 // and, when text is set, over commits that changed only its white space.
 func (r *Repo) blameLine(ctx context.Context, at plumbing.Hash, rel string, line int, ignored map[plumbing.Hash]bool, text bool) (plumbing.Hash, error) {
 	for range maxBlameHops {
-		hashes, err := r.blameFile(ctx, at, rel)
+		c, err := r.walkBlame(ctx, at, rel, line)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		if line < 1 || line > len(hashes) {
-			return plumbing.ZeroHash, fmt.Errorf("line %d is outside the file (%d lines)", line, len(hashes))
-		}
-		c := hashes[line-1]
 		next, err := r.blameHop(ctx, at, c, rel, line, ignored[c], text)
 		if err != nil || next.commit.IsZero() {
 			return c, err
@@ -140,7 +126,7 @@ type hop struct {
 // c) continues in c's first parent: when c is ignored and the line survives
 // there (by text, or fuzzily), or, with wsOnly, when c changed nothing of
 // the line but white space. It returns a zero hop when c is the answer.
-// go-git's blame follows renames itself, so the file may have another name
+// The blame walk follows renames itself, so the file may have another name
 // at c.
 func (r *Repo) blameHop(ctx context.Context, at, c plumbing.Hash, rel string, line int, ignore, wsOnly bool) (hop, error) {
 	if !ignore && !wsOnly {
@@ -256,50 +242,6 @@ func (r *Repo) firstParent(ctx context.Context, c plumbing.Hash) (plumbing.Hash,
 		return nil
 	})
 	return p, ok, err
-}
-
-// blameFile returns go-git's blame of a whole file, cached per (commit,
-// path). go-git's Blame cannot be cancelled, so it runs in its own goroutine:
-// a cancelled caller returns at once, and the finished result still lands in
-// the cache for the next one.
-func (r *Repo) blameFile(ctx context.Context, h plumbing.Hash, rel string) ([]plumbing.Hash, error) {
-	key := fileKey{h, rel}
-	r.mu.Lock()
-	e := r.blames[key]
-	if e == nil {
-		e = &blameEntry{done: make(chan struct{})}
-		r.blames[key] = e
-		go r.runBlame(e, h, rel)
-	}
-	r.mu.Unlock()
-	select {
-	case <-e.done:
-		return e.hashes, e.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (r *Repo) runBlame(e *blameEntry, h plumbing.Hash, rel string) {
-	defer close(e.done)
-	e.err = r.withGit(context.Background(), func() error {
-		c, err := r.commitObject(h)
-		if err != nil {
-			return err
-		}
-		res, err := git.Blame(c, rel)
-		if errors.Is(err, object.ErrFileNotFound) {
-			return fmt.Errorf("%s at %s: %w", rel, short(h), ErrFileNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("blame %s at %s: %w", rel, short(h), err)
-		}
-		e.hashes = make([]plumbing.Hash, len(res.Lines))
-		for i, l := range res.Lines {
-			e.hashes[i] = l.Hash
-		}
-		return nil
-	})
 }
 
 // ignoredRevs reads .git-blame-ignore-revs from the working tree (as git
