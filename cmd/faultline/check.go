@@ -136,6 +136,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sf.register(fs)
 	prom := fs.String("prometheus", "", "Prometheus base URL: latency and 5xx anomalies around each incident as evidence")
 	traces := fs.String("traces", "", "trace store tempo:URL or jaeger:URL: the failing span and service boundary as evidence")
+	maxFixes := fs.Int("max-fixes", defaultMaxFixes, "propose and validate fixes for at most this many incidents, the most frequent first (0: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -219,7 +220,12 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if s := noise.Summary(hidden); s != "" {
 		fmt.Fprintln(stderr, "faultline:", sanitize(s))
 	}
-	attachFixes(ctx, root, res.Incidents)
+	switch left := attachFixes(ctx, root, res.Incidents, *maxFixes); {
+	case left > 0 && *maxFixes <= 0:
+		fmt.Fprintf(stderr, "faultline: no fixes proposed (--max-fixes %d) for %d incidents fixable by code\n", *maxFixes, left)
+	case left > 0:
+		fmt.Fprintf(stderr, "faultline: fixes proposed for the %d most frequent incidents fixable by code, not for %d more (--max-fixes N to change)\n", *maxFixes, left)
+	}
 	lf, err := newLLMFixer(cfg.LLM)
 	if err != nil {
 		return err

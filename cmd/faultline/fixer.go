@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,17 +21,41 @@ import (
 // that validation verdicts are cached across both.
 var fixService = codeactions.NewService()
 
-// attachFixes fills incs[i].Fixes with the rule fixes that passed (or could
-// not run) validation, for incidents fixable by code. Incidents are handled
-// a few at a time: each Go validation is a package build. A failure to
-// propose for one incident leaves its fixes empty; it never fails the run.
-func attachFixes(ctx context.Context, root string, incs []incident.Incident) {
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
+// defaultMaxFixes is how many incidents `faultline check` proposes and
+// validates fixes for unless --max-fixes says otherwise. Each Go
+// validation is a package build (seconds): a log with hundreds of distinct
+// crashes would otherwise keep the command busy for minutes.
+const defaultMaxFixes = 20
+
+// fixTargets returns the indexes of the incidents fixable by code, the
+// most frequent first, at most max of them, and how many were left out.
+func fixTargets(incs []incident.Incident, max int) (targets []int, left int) {
 	for i := range incs {
 		if rc := incs[i].RootCause; rc == nil || !rc.Fixable || incs[i].Location == nil {
 			continue
 		}
+		targets = append(targets, i)
+	}
+	slices.SortStableFunc(targets, func(a, b int) int { return cmp.Compare(incs[b].Count, incs[a].Count) })
+	if max < 0 {
+		max = 0
+	}
+	if len(targets) > max {
+		return targets[:max], len(targets) - max
+	}
+	return targets, 0
+}
+
+// attachFixes fills incs[i].Fixes with the rule fixes that passed (or could
+// not run) validation, for the max most frequent incidents fixable by code,
+// and returns how many fixable incidents it left out. Incidents are handled
+// a few at a time: each Go validation is a package build. A failure to
+// propose for one incident leaves its fixes empty; it never fails the run.
+func attachFixes(ctx context.Context, root string, incs []incident.Incident, max int) int {
+	targets, left := fixTargets(incs, max)
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for _, i := range targets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -46,6 +72,7 @@ func attachFixes(ctx context.Context, root string, incs []incident.Incident) {
 		}()
 	}
 	wg.Wait()
+	return left
 }
 
 // errOpenPRUnavailable is returned until pull requests are wired in.

@@ -133,7 +133,7 @@ func fixScenario(t *testing.T, s *scenario.Scenario) []fixOutcome {
 		t.Fatal(err)
 	}
 	if !hasFixes(out.Incidents) {
-		attachFixes(ctx, repo, out.Incidents) // until check attaches them itself
+		attachFixes(ctx, repo, out.Incidents, defaultMaxFixes) // until check attaches them itself
 	}
 	var res []fixOutcome
 	for i, want := range s.Expect.Incidents {
