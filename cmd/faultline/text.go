@@ -36,7 +36,7 @@ func writeText(w io.Writer, root string, res analysis.Result) error {
 		}
 		fmt.Fprintf(bw, "%s: %s (%s)\n", loc, sanitize(what), sanitize(summaryCounts(inc)))
 		if l := inc.Location; l != nil {
-			codeFrame(bw, filepath.Join(root, filepath.FromSlash(l.File)), l.Line)
+			codeFrame(bw, filepath.Join(root, filepath.FromSlash(l.File)), l.Line, lineKnown(l.Status))
 			if l.Note != "" {
 				fmt.Fprintf(bw, "    note: %s\n", sanitize(l.Note))
 			}
@@ -84,8 +84,22 @@ func summaryCounts(inc incident.Incident) string {
 	return s
 }
 
-// codeFrame prints the failing line with one line of context either side.
-func codeFrame(w io.Writer, path string, line int) {
+// lineKnown reports whether a location's status says the line is the
+// failing statement at HEAD. A statement deleted since the deploy, or a
+// line that could not be carried (no deployed commit, or one HEAD's history
+// lacks), is shown where it is nearest or as printed: its code frame marks
+// the line "?" instead of ">", and the note says why.
+func lineKnown(status string) bool {
+	switch status {
+	case "deleted", "missing", "unknown":
+		return false
+	}
+	return true
+}
+
+// codeFrame prints the failing line with one line of context either side;
+// known says whether that line is the failing statement (see lineKnown).
+func codeFrame(w io.Writer, path string, line int, known bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		return
@@ -100,6 +114,9 @@ func codeFrame(w io.Writer, path string, line int) {
 		mark := "  "
 		if n == line {
 			mark = "> "
+			if !known {
+				mark = "? "
+			}
 		}
 		fmt.Fprintf(w, "  %s%5d | %s\n", mark, n, strings.ReplaceAll(sanitize(sc.Text()), "\t", "    "))
 	}
