@@ -97,6 +97,9 @@ func summarize(inc *incident.Incident, suspects []incident.Suspect) (string, flo
 		return fmt.Sprintf("%s: no commit could be tied to it (no git history for the failing lines).", inc.ErrorType), 0.2
 	}
 	s := suspects[0]
+	if s.PickedFrom != "" {
+		s.Summary += " (cherry-picked from " + shortSHA(s.PickedFrom) + ")"
+	}
 	conf := s.Score
 	if conf > 0.95 {
 		conf = 0.95

@@ -166,6 +166,9 @@ type Commit struct {
 	// Parents are the parent shas, when the history was walked (not part
 	// of the JSON contract): a merge commit has several.
 	Parents []string `json:"-"`
+	// PickedFrom is the commit this one was cherry-picked from, as its
+	// message records it (`git cherry-pick -x`), when it does.
+	PickedFrom string `json:"-"`
 }
 
 // Suspect is a commit suspected of introducing the error, with why.

@@ -305,10 +305,29 @@ func toCommit(c *object.Commit) incident.Commit {
 		parents[i] = p.String()
 	}
 	return incident.Commit{
-		SHA:     c.Hash.String(),
-		Author:  c.Author.Name,
-		Summary: strings.TrimSpace(summary),
-		Time:    c.Author.When,
-		Parents: parents,
+		SHA:        c.Hash.String(),
+		Author:     c.Author.Name,
+		Summary:    strings.TrimSpace(summary),
+		Time:       c.Author.When,
+		Parents:    parents,
+		PickedFrom: pickedFrom(c.Message),
 	}
+}
+
+// pickedFrom returns the sha in the last "(cherry picked from commit SHA)"
+// line `git cherry-pick -x` adds to a message, or "". A fix picked onto a
+// release branch is blamed on the pick, the commit that shipped; the
+// original is what its author knows.
+func pickedFrom(msg string) string {
+	const trailer = "(cherry picked from commit "
+	sha := ""
+	for l := range strings.SplitSeq(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if rest, ok := strings.CutPrefix(l, trailer); ok {
+			if h, ok := strings.CutSuffix(rest, ")"); ok && len(h) >= 7 && isHex(h) {
+				sha = h
+			}
+		}
+	}
+	return sha
 }
