@@ -97,8 +97,9 @@ func summarize(inc *incident.Incident, suspects []incident.Suspect) (string, flo
 		return fmt.Sprintf("%s: no commit could be tied to it (no git history for the failing lines).", inc.ErrorType), 0.2
 	}
 	s := suspects[0]
+	who := fmt.Sprintf("%s %q", shortSHA(s.SHA), s.Summary)
 	if s.PickedFrom != "" {
-		s.Summary += " (cherry-picked from " + shortSHA(s.PickedFrom) + ")"
+		who += " (cherry-picked from " + shortSHA(s.PickedFrom) + ")"
 	}
 	conf := s.Score
 	if conf > 0.95 {
@@ -110,15 +111,15 @@ func summarize(inc *incident.Incident, suspects []incident.Suspect) (string, flo
 	shipped := hasReason(s, "shipped in deploy")
 	switch {
 	case shipped && hasReason(s, "changed the line that fails"):
-		return fmt.Sprintf("introduced by %s %q in deploy %s: it changed the line that fails.", shortSHA(s.SHA), s.Summary, deployLabel(inc.Deploy)), conf
+		return fmt.Sprintf("introduced by %s in deploy %s: it changed the line that fails.", who, deployLabel(inc.Deploy)), conf
 	case shipped && hasReason(s, "wrote the line that fails"):
-		return fmt.Sprintf("introduced by %s %q in deploy %s: it wrote the line that fails.", shortSHA(s.SHA), s.Summary, deployLabel(inc.Deploy)), conf
+		return fmt.Sprintf("introduced by %s in deploy %s: it wrote the line that fails.", who, deployLabel(inc.Deploy)), conf
 	case shipped:
-		return fmt.Sprintf("likely introduced by %s %q in deploy %s: it changed code on the failing path.", shortSHA(s.SHA), s.Summary, deployLabel(inc.Deploy)), conf
+		return fmt.Sprintf("likely introduced by %s in deploy %s: it changed code on the failing path.", who, deployLabel(inc.Deploy)), conf
 	case hasReason(s, "already running"):
-		return fmt.Sprintf("pre-existing: the failing line dates from %s %q, shipped before the last deploy; a change in data or traffic likely exposed it.", shortSHA(s.SHA), s.Summary), conf
+		return fmt.Sprintf("pre-existing: the failing line dates from %s, shipped before the last deploy; a change in data or traffic likely exposed it.", who), conf
 	}
-	return fmt.Sprintf("the failing line was last changed by %s %q.", shortSHA(s.SHA), s.Summary), conf
+	return fmt.Sprintf("the failing line was last changed by %s.", who), conf
 }
 
 func hasReason(s incident.Suspect, prefix string) bool {
