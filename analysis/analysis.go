@@ -35,6 +35,10 @@ type Repo interface {
 	ChangedFiles(ctx context.Context, from, to string) ([]string, error)
 	Commits(ctx context.Context, from, to string) ([]incident.Commit, error)
 	FileAt(ctx context.Context, commit, path string) ([]byte, error)
+	// FirstParents lists up to max commits of from's first-parent history.
+	FirstParents(ctx context.Context, from string, max int) ([]string, error)
+	// LinesAt returns path's lines at commit and an identity of the content.
+	LinesAt(ctx context.Context, commit, path string) ([]string, string, error)
 }
 
 // PathMapper maps a frame to a workspace file. *pathmap.Mapper implements it.

@@ -53,8 +53,21 @@ func (a *Analyzer) build(ctx context.Context, g *group, head string) incident.In
 		inc.Deploy = &dd
 	}
 	deployed, how := a.deployedCommit(ctx, g.service, g.env, vs.version, vs.occ.Time)
-	inc.DeployedCommit = deployed
 	inc.Frames = a.mapFrames(ctx, g.service, tr, deployed, how)
+	if deployed == "" && how == "" {
+		// Nothing names the running commit (a deploy event's commit the
+		// clone lacks is said, not guessed around): see inferDeployed.
+		if c, why := a.inferDeployed(ctx, tr.Language, inc.Frames); c != "" {
+			deployed, how = c, why
+			inc.Frames = a.mapFrames(ctx, g.service, tr, deployed, how)
+			for i := range inc.Frames {
+				if f := &inc.Frames[i]; f.Mapped && f.InApp && f.OriginalLine > 0 {
+					f.Note = joinNote(why, f.Note)
+				}
+			}
+		}
+	}
+	inc.DeployedCommit = deployed
 	if i := a.locationFrame(ctx, &inc, deployed); i >= 0 {
 		f := inc.Frames[i]
 		inc.Location = &incident.Location{

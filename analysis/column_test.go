@@ -36,6 +36,12 @@ func (deployedFiles) ChangedFiles(context.Context, string, string) ([]string, er
 func (deployedFiles) Commits(context.Context, string, string) ([]incident.Commit, error) {
 	return nil, errNoGit
 }
+func (deployedFiles) FirstParents(context.Context, string, int) ([]string, error) {
+	return nil, errNoGit
+}
+func (deployedFiles) LinesAt(context.Context, string, string) ([]string, string, error) {
+	return nil, "", errNoGit
+}
 func (d deployedFiles) FileAt(_ context.Context, commit, path string) ([]byte, error) {
 	if s, ok := d[path]; ok && commit == "dep" {
 		return []byte(s), nil

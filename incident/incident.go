@@ -232,7 +232,8 @@ type Incident struct {
 	// Timeline counts occurrences per time bucket, oldest first.
 	Timeline []Bucket `json:"timeline,omitempty"`
 	// DeployedCommit is the commit the lines were read at (resolved from the
-	// version label, the deploy event or a tag); empty when unknown.
+	// version label, the deploy event or a tag, or inferred from the trace
+	// when none names it: the location's note says so); empty when unknown.
 	DeployedCommit string `json:"deployed_commit,omitempty"`
 }
 

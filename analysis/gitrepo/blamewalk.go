@@ -381,3 +381,51 @@ func (r *Repo) blobLineMap(ctx context.Context, a, b plumbing.Hash) ([]int, erro
 	r.mu.Unlock()
 	return m, nil
 }
+
+// FirstParents returns up to max commits of from's first-parent history,
+// from itself first: the line of releases a main branch deploys.
+func (r *Repo) FirstParents(ctx context.Context, from string, max int) ([]string, error) {
+	h, err := r.resolve(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for len(out) < max {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		out = append(out, h.String())
+		meta, err := r.commitMetaOf(ctx, h)
+		if err != nil {
+			return out, err
+		}
+		if len(meta.parents) == 0 {
+			break
+		}
+		h = meta.parents[0]
+	}
+	return out, nil
+}
+
+// LinesAt returns the lines of path at commit and an identity of that
+// content (its blob hash: equal for equal contents). Errors wrap
+// ErrFileNotFound when the commit has no such file.
+func (r *Repo) LinesAt(ctx context.Context, commit, path string) ([]string, string, error) {
+	rel, err := r.relPath(path)
+	if err != nil {
+		return nil, "", err
+	}
+	h, err := r.resolve(ctx, commit)
+	if err != nil {
+		return nil, "", err
+	}
+	blob, err := r.blobAt(ctx, h, rel)
+	if err != nil {
+		return nil, "", err
+	}
+	if blob.IsZero() {
+		return nil, "", fmt.Errorf("%s at %s: %w", rel, short(h), ErrFileNotFound)
+	}
+	lines, err := r.blobLines(ctx, blob)
+	return lines, blob.String(), err
+}
