@@ -35,11 +35,12 @@ type sizes struct {
 	lspIncidents []int // resident heap rows; the first one also drives the latencies
 	lspSamples   int   // requests per latency row
 	lokiEntries  int
+	commits      int // the history of the blame row
 }
 
 var (
-	full  = sizes{2000, 200 << 20, 50 << 20, 2000, []int{10000, 100000}, 2000, 1000000}
-	quick = sizes{2000, 20 << 20, 5 << 20, 2000, []int{10000, 100000}, 300, 100000}
+	full  = sizes{2000, 200 << 20, 50 << 20, 2000, []int{10000, 100000}, 2000, 1000000, 5000}
+	quick = sizes{2000, 20 << 20, 5 << 20, 2000, []int{10000, 100000}, 300, 100000, 1000}
 )
 
 func main() {
@@ -96,6 +97,7 @@ func runAll(ctx context.Context, sz sizes, mode, only string) (string, error) {
 		{"mixed-log pipeline", benchPipeline},
 		{"LSP", benchLSP},
 		{"Loki poll", benchLoki},
+		{"blame", benchBlame},
 	}
 	for _, s := range sections {
 		if err := ctx.Err(); err != nil {

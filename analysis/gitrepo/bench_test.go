@@ -1,16 +1,16 @@
 package gitrepo
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
+
+	"github.com/faultline-dev/faultline/internal/histgen"
 )
 
 // benchRepo builds a repository of 50 generated files of 2,000 lines, then
@@ -110,67 +110,17 @@ func carryAll(b *testing.B, ctx context.Context, r *Repo, from string, paths []s
 	}
 }
 
-// deepHistory makes, with git fast-import, a linear history of n commits
-// over 400 files, each commit changing three of them and every tenth
-// commit handler.go, whose line "return items[i]" commit n/2 wrote; it
-// returns the repository and that line's number at HEAD.
-func deepHistory(b *testing.B, n int) (string, int) {
-	if _, err := exec.LookPath("git"); err != nil {
-		b.Skip("git CLI not installed")
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	var buf bytes.Buffer
-	handler := func(c int) string {
-		var s strings.Builder
-		s.WriteString("package svc\n\n")
-		for i := range c % 40 { // lines come and go above the function
-			fmt.Fprintf(&s, "// note %d\n", i)
-		}
-		for k := range 60 {
-			fmt.Fprintf(&s, "func helper%d(x int) int {\n\treturn x + %d\n}\n\n", k, k+c%7)
-		}
-		s.WriteString("func Handle(items []int, i int) int {\n")
-		if c >= n/2 {
-			s.WriteString("\treturn items[i]\n")
-		} else {
-			s.WriteString("\tif i < len(items) {\n\t\treturn items[i]\n\t}\n\treturn 0\n")
-		}
-		s.WriteString("}\n")
-		return s.String()
-	}
-	for c := range n {
-		fmt.Fprintf(&buf, "commit refs/heads/main\ncommitter D <d@example.com> %d +0000\ndata 9\nchange %02d\n", 1700000000+c*600, c%100)
-		for range 3 {
-			data := fmt.Sprintf("package p\n// rev %d\n", c)
-			fmt.Fprintf(&buf, "M 100644 inline pkg%d/f%d.go\ndata %d\n%s\n", rng.IntN(20), rng.IntN(400), len(data), data)
-		}
-		if c%10 == 0 || c == n/2 {
-			data := handler(c)
-			fmt.Fprintf(&buf, "M 100644 inline svc/handler.go\ndata %d\n%s\n", len(data), data)
-		}
-		buf.WriteString("\n")
-	}
-	dir := b.TempDir()
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"fast-import", "--quiet"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Stdin = bytes.NewReader(buf.Bytes())
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	last := handler((n - 1) / 10 * 10) // HEAD's version
-	line := strings.Count(last[:strings.Index(last, "\treturn items[i]")], "\n") + 1
-	return dir, line
-}
-
 // BenchmarkBlameDeepHistory blames, on a history of 2,000 commits, a line
 // that commit 1,000 wrote: the single-line walk this package uses, and
 // go-git's whole-file Blame it replaced. One op opens the repository, so
 // that no cache outlives it.
 func BenchmarkBlameDeepHistory(b *testing.B) {
 	const n = 2000
-	dir, line := deepHistory(b, n)
+	dir := b.TempDir()
+	line, author, err := histgen.Deep(dir, n)
+	if err != nil {
+		b.Skip(err)
+	}
 	ctx := context.Background()
 	b.Run("walk", func(b *testing.B) {
 		b.ReportAllocs()
@@ -179,8 +129,8 @@ func BenchmarkBlameDeepHistory(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			c, err := r.Blame(ctx, "HEAD", "svc/handler.go", line)
-			if err != nil || c.Summary != fmt.Sprintf("change %02d", (n/2)%100) {
+			c, err := r.Blame(ctx, "HEAD", histgen.File, line)
+			if err != nil || c.Summary != author {
 				b.Fatalf("blame = %+v, %v", c, err)
 			}
 		}
@@ -194,8 +144,8 @@ func BenchmarkBlameDeepHistory(b *testing.B) {
 			}
 			head, _ := repo.Head()
 			c, _ := repo.CommitObject(head.Hash())
-			res, err := git.Blame(c, "svc/handler.go")
-			if err != nil || len(res.Lines) < line || res.Lines[line-1].Text != "\treturn items[i]" {
+			res, err := git.Blame(c, histgen.File)
+			if err != nil || len(res.Lines) < line || res.Lines[line-1].Text != histgen.Text {
 				b.Fatalf("go-git blame: %v", err)
 			}
 		}
