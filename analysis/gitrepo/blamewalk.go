@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -49,14 +50,30 @@ const (
 	maxCachedBlames = 1 << 14
 )
 
+// cached looks k up in m, one of the Repo's caches, under mu.
+func cached[K comparable, V any](mu *sync.Mutex, m map[K]V, k K) (V, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	v, ok := m[k]
+	return v, ok
+}
+
+// store puts v in m under mu; a cache that reached max starts over (a crude
+// bound: what is in use is read again).
+func store[K comparable, V any](mu *sync.Mutex, m map[K]V, k K, v V, max int) {
+	mu.Lock()
+	defer mu.Unlock()
+	if len(m) >= max {
+		clear(m)
+	}
+	m[k] = v
+}
+
 // walkBlame returns the commit that last changed 1-based line of rel at
 // commit at.
 func (r *Repo) walkBlame(ctx context.Context, at plumbing.Hash, rel string, line int) (plumbing.Hash, error) {
 	start := blameKey{at, rel, line}
-	r.mu.Lock()
-	c, ok := r.lineBlames[start]
-	r.mu.Unlock()
-	if ok {
+	if c, ok := cached(&r.mu, r.lineBlames, start); ok {
 		return c, nil
 	}
 	blob, err := r.blobAt(ctx, at, rel)
@@ -87,12 +104,7 @@ func (r *Repo) walkBlame(ctx context.Context, at plumbing.Hash, rel string, line
 		}
 		cur, blob = next, nextBlob
 	}
-	r.mu.Lock()
-	if len(r.lineBlames) >= maxCachedBlames {
-		clear(r.lineBlames)
-	}
-	r.lineBlames[start] = cur.commit
-	r.mu.Unlock()
+	store(&r.mu, r.lineBlames, start, cur.commit, maxCachedBlames)
 	return cur.commit, nil
 }
 
@@ -165,12 +177,10 @@ func (r *Repo) parentFile(ctx context.Context, parent, child plumbing.Hash, rel 
 // (as a parent, then as the commit) and walks of other lines ask again.
 func (r *Repo) blobAt(ctx context.Context, h plumbing.Hash, rel string) (plumbing.Hash, error) {
 	key := blobKey{h, rel}
-	r.mu.Lock()
-	b, ok := r.blobs[key]
-	r.mu.Unlock()
-	if ok {
+	if b, ok := cached(&r.mu, r.blobs, key); ok {
 		return b, nil
 	}
+	var b plumbing.Hash
 	meta, err := r.commitMetaOf(ctx, h)
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -198,12 +208,7 @@ func (r *Repo) blobAt(ctx context.Context, h plumbing.Hash, rel string) (plumbin
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("find %s at %s: %w", rel, short(h), err)
 	}
-	r.mu.Lock()
-	if len(r.blobs) >= maxCachedBlobs {
-		clear(r.blobs)
-	}
-	r.blobs[key] = b
-	r.mu.Unlock()
+	store(&r.mu, r.blobs, key, b, maxCachedBlobs)
 	return b, nil
 }
 
@@ -215,12 +220,10 @@ type commitMeta struct {
 
 // commitMetaOf returns the tree and parents of commit h, cached.
 func (r *Repo) commitMetaOf(ctx context.Context, h plumbing.Hash) (commitMeta, error) {
-	r.mu.Lock()
-	m, ok := r.metas[h]
-	r.mu.Unlock()
-	if ok {
+	if m, ok := cached(&r.mu, r.metas, h); ok {
 		return m, nil
 	}
+	var m commitMeta
 	err := r.withGit(ctx, func() error {
 		c, err := r.commitObject(h)
 		if err != nil {
@@ -232,12 +235,7 @@ func (r *Repo) commitMetaOf(ctx context.Context, h plumbing.Hash) (commitMeta, e
 	if err != nil {
 		return commitMeta{}, err
 	}
-	r.mu.Lock()
-	if len(r.metas) >= maxCachedBlobs {
-		clear(r.metas)
-	}
-	r.metas[h] = m
-	r.mu.Unlock()
+	store(&r.mu, r.metas, h, m, maxCachedBlobs)
 	return m, nil
 }
 
@@ -302,10 +300,7 @@ const hashLen = 20
 
 // blobLines returns the lines of a file's content, cached by its hash.
 func (r *Repo) blobLines(ctx context.Context, blob plumbing.Hash) ([]string, error) {
-	r.mu.Lock()
-	lines, ok := r.blobText[blob]
-	r.mu.Unlock()
-	if ok {
+	if lines, ok := cached(&r.mu, r.blobText, blob); ok {
 		return lines, nil
 	}
 	var b []byte
@@ -327,13 +322,8 @@ func (r *Repo) blobLines(ctx context.Context, blob plumbing.Hash) ([]string, err
 	if err != nil {
 		return nil, err
 	}
-	lines = splitLines(b)
-	r.mu.Lock()
-	if len(r.blobText) >= maxCachedFiles {
-		clear(r.blobText)
-	}
-	r.blobText[blob] = lines
-	r.mu.Unlock()
+	lines := splitLines(b)
+	store(&r.mu, r.blobText, blob, lines, maxCachedFiles)
 	return lines, nil
 }
 
@@ -343,10 +333,7 @@ func (r *Repo) blobLines(ctx context.Context, blob plumbing.Hash) ([]string, err
 // lines of the file cross the same changes.
 func (r *Repo) blobLineMap(ctx context.Context, a, b plumbing.Hash) ([]int, error) {
 	key := [2]plumbing.Hash{a, b}
-	r.mu.Lock()
-	m, ok := r.lineMaps[key]
-	r.mu.Unlock()
-	if ok {
+	if m, ok := cached(&r.mu, r.lineMaps, key); ok {
 		return m, nil
 	}
 	old, err := r.blobLines(ctx, a)
@@ -357,7 +344,7 @@ func (r *Repo) blobLineMap(ctx context.Context, a, b plumbing.Hash) ([]int, erro
 	if err != nil {
 		return nil, err
 	}
-	m = make([]int, len(cur)+1)
+	m := make([]int, len(cur)+1)
 	i, j := 0, 0 // lines of old and cur passed
 	for _, op := range diffLines(old, cur) {
 		switch op.kind {
@@ -373,12 +360,7 @@ func (r *Repo) blobLineMap(ctx context.Context, a, b plumbing.Hash) ([]int, erro
 			j += op.n
 		}
 	}
-	r.mu.Lock()
-	if len(r.lineMaps) >= maxCachedDiffs {
-		clear(r.lineMaps)
-	}
-	r.lineMaps[key] = m
-	r.mu.Unlock()
+	store(&r.mu, r.lineMaps, key, m, maxCachedDiffs)
 	return m, nil
 }
 

@@ -63,10 +63,7 @@ func (r *Repo) readBlob(h plumbing.Hash, rel string) ([]byte, error) {
 // never change.
 func (r *Repo) fileLines(ctx context.Context, h plumbing.Hash, rel string) ([]string, error) {
 	key := fileKey{h, rel}
-	r.mu.Lock()
-	lines, ok := r.files[key]
-	r.mu.Unlock()
-	if ok {
+	if lines, ok := cached(&r.mu, r.files, key); ok {
 		return lines, nil
 	}
 	var b []byte
@@ -78,13 +75,8 @@ func (r *Repo) fileLines(ctx context.Context, h plumbing.Hash, rel string) ([]st
 	if err != nil {
 		return nil, err
 	}
-	lines = splitLines(b)
-	r.mu.Lock()
-	if len(r.files) > maxCachedFiles {
-		clear(r.files) // crude bound; refilled from what is in use
-	}
-	r.files[key] = lines
-	r.mu.Unlock()
+	lines := splitLines(b)
+	store(&r.mu, r.files, key, lines, maxCachedFiles)
 	return lines, nil
 }
 
