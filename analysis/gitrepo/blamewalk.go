@@ -43,11 +43,15 @@ type blobKey struct {
 	path   string
 }
 
-// Bounds of the walk's caches; past them a cache starts over.
+// Bounds of the walk's caches; past them a cache starts over. The caches
+// of file contents and line maps are bounded by bytes: a walk through two
+// thousand revisions of a 10,000-line file reads them all, and a count
+// bound would have kept most of a gigabyte.
 const (
-	maxCachedBlobs  = 1 << 16
-	maxCachedDiffs  = 1024
-	maxCachedBlames = 1 << 14
+	maxCachedBlobs     = 1 << 16
+	maxCachedBlames    = 1 << 14
+	maxCachedTextBytes = 64 << 20
+	maxCachedMapBytes  = 16 << 20
 )
 
 // cached looks k up in m, one of the Repo's caches, under mu.
@@ -67,6 +71,19 @@ func store[K comparable, V any](mu *sync.Mutex, m map[K]V, k K, v V, max int) {
 		clear(m)
 	}
 	m[k] = v
+}
+
+// storeSized is store bounded by the bytes of the values: *total counts
+// them, and the cache starts over before passing max.
+func storeSized[K comparable, V any](mu *sync.Mutex, m map[K]V, k K, v V, size int, total *int, max int) {
+	mu.Lock()
+	defer mu.Unlock()
+	if *total+size > max {
+		clear(m)
+		*total = 0
+	}
+	m[k] = v
+	*total += size
 }
 
 // walkBlame returns the commit that last changed 1-based line of rel at
@@ -323,7 +340,7 @@ func (r *Repo) blobLines(ctx context.Context, blob plumbing.Hash) ([]string, err
 		return nil, err
 	}
 	lines := splitLines(b)
-	store(&r.mu, r.blobText, blob, lines, maxCachedFiles)
+	storeSized(&r.mu, r.blobText, blob, lines, len(b)+16*len(lines), &r.blobTextBytes, maxCachedTextBytes)
 	return lines, nil
 }
 
@@ -360,7 +377,7 @@ func (r *Repo) blobLineMap(ctx context.Context, a, b plumbing.Hash) ([]int, erro
 			j += op.n
 		}
 	}
-	store(&r.mu, r.lineMaps, key, m, maxCachedDiffs)
+	storeSized(&r.mu, r.lineMaps, key, m, 8*len(m), &r.lineMapBytes, maxCachedMapBytes)
 	return m, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	git "github.com/go-git/go-git/v5"
@@ -255,4 +256,21 @@ func randomHistory(seed uint64, n int) ([]byte, []string) {
 		}
 	}
 	return buf.Bytes(), out
+}
+
+// TestStoreSized: a cache bounded by bytes starts over rather than pass its
+// bound, and counts what it holds after.
+func TestStoreSized(t *testing.T) {
+	var mu sync.Mutex
+	m, total := map[int]string{}, 0
+	for i, s := range []string{"aaaa", "bbbb", "cc"} {
+		storeSized(&mu, m, i, s, len(s), &total, 8)
+	}
+	if len(m) != 1 || m[2] != "cc" || total != 2 {
+		t.Errorf("after 4+4+2 bytes in a cache of 8: %v, %d bytes counted; want only the last, 2", m, total)
+	}
+	storeSized(&mu, m, 3, "dddddd", 6, &total, 8)
+	if len(m) != 2 || total != 8 {
+		t.Errorf("filling it exactly: %v, %d bytes; want both, 8", m, total)
+	}
 }

@@ -76,12 +76,10 @@ func (r *Repo) fileLines(ctx context.Context, h plumbing.Hash, rel string) ([]st
 		return nil, err
 	}
 	lines := splitLines(b)
-	store(&r.mu, r.files, key, lines, maxCachedFiles)
+	storeSized(&r.mu, r.files, key, lines, len(b)+16*len(lines), &r.filesBytes, maxCachedTextBytes)
 	return lines, nil
 }
 
-// maxCachedFiles bounds the file-at-commit cache.
-const maxCachedFiles = 4096
 
 // ChangedFiles lists the paths changed between two commits, from exclusive
 // and to inclusive, sorted. A rename lists both names. from == "" means the

@@ -67,10 +67,12 @@ type Repo struct {
 	blobs      map[blobKey]plumbing.Hash
 	blobText   map[plumbing.Hash][]string
 	lineMaps   map[[2]plumbing.Hash][]int
-	metas      map[plumbing.Hash]commitMeta
-	entries    map[blobKey]entry // under the go-git lock, as treeBuf
-	treeBuf    bytes.Buffer
-	ignore     ignoreState
+	// Bytes held by files, blobText and lineMaps (see storeSized).
+	filesBytes, blobTextBytes, lineMapBytes int
+	metas                                   map[plumbing.Hash]commitMeta
+	entries                                 map[blobKey]entry // under the go-git lock, as treeBuf
+	treeBuf                                 bytes.Buffer
+	ignore                                  ignoreState
 }
 
 // fileKey names a file at a commit.
