@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,59 @@ type deployLine struct {
 	Env       string          `json:"env"`
 	Version   string          `json:"version"`
 	Commit    string          `json:"commit"`
+}
+
+// deployAliases are the other names deploy exports give the contract's
+// fields (the log label aliases of design §3, and what CD systems and
+// GitHub call them), tried in order when the contract's name is absent or
+// empty: a file written by a script around `kubectl rollout`, Argo CD or
+// GitHub's deployments API is read without rewriting it.
+var deployAliases = []struct {
+	field   string
+	aliases []string
+}{
+	{"timestamp", []string{"time", "ts", "deployed_at", "created_at", "finished_at"}},
+	{"service", []string{"service_name", "service.name", "app", "application"}},
+	{"env", []string{"environment", "deployment_environment", "deployment.environment.name", "deployment.environment"}},
+	{"version", []string{"service_version", "service.version", "tag"}},
+	{"commit", []string{"sha", "commit_sha", "git_sha", "git_commit", "revision"}},
+}
+
+// applyDeployAliases fills l's empty fields from the aliases in raw.
+func applyDeployAliases(raw []byte, l *deployLine) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return
+	}
+	str := func(name string) string {
+		var s string
+		if v, ok := fields[name]; ok && json.Unmarshal(v, &s) == nil {
+			return s
+		}
+		return ""
+	}
+	for _, a := range deployAliases {
+		for _, name := range a.aliases {
+			v, ok := fields[name]
+			if !ok {
+				continue
+			}
+			switch a.field {
+			case "timestamp":
+				if len(l.Timestamp) == 0 || string(l.Timestamp) == "null" {
+					l.Timestamp = v
+				}
+			case "service":
+				l.Service = cmp.Or(l.Service, str(name))
+			case "env":
+				l.Env = cmp.Or(l.Env, str(name))
+			case "version":
+				l.Version = cmp.Or(l.Version, str(name))
+			case "commit":
+				l.Commit = cmp.Or(l.Commit, str(name))
+			}
+		}
+	}
 }
 
 // ReadDeploys reads deploy events, one JSON object per line:
@@ -71,6 +125,9 @@ func parseDeploy(raw []byte, truncated bool) (incident.Deploy, string) {
 	var l deployLine
 	if err := json.Unmarshal(raw, &l); err != nil {
 		return incident.Deploy{}, "invalid JSON: " + err.Error()
+	}
+	if len(l.Timestamp) == 0 || l.Service == "" || l.Env == "" || l.Version == "" || l.Commit == "" {
+		applyDeployAliases(raw, &l)
 	}
 	ts, ok := parseTimestamp(l.Timestamp)
 	if !ok {

@@ -311,6 +311,28 @@ func TestReadDeploys(t *testing.T) {
 	}
 }
 
+// TestReadDeploysAliases: deploy exports that name the fields as log
+// labels, CD systems or GitHub do are read as the contract's fields; the
+// contract's own name wins when both are there.
+func TestReadDeploysAliases(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want incident.Deploy
+	}{
+		{`{"deployed_at":"2026-11-20T10:30:00Z","app":"checkout","environment":"prod","tag":"v1.4.0","sha":"0123456"}`,
+			incident.Deploy{Time: ts("2026-11-20T10:30:00Z"), Service: "checkout", Env: "prod", Version: "v1.4.0", Commit: "0123456"}},
+		{`{"time":"2026-11-20T10:30:00Z","service.name":"api","deployment.environment.name":"staging","service.version":"2.0.0","revision":"89abcdef"}`,
+			incident.Deploy{Time: ts("2026-11-20T10:30:00Z"), Service: "api", Env: "staging", Version: "2.0.0", Commit: "89abcdef"}},
+		{`{"timestamp":"2026-11-20T10:30:00Z","created_at":"2020-01-01T00:00:00Z","service":"a","app":"b","commit":"abc1234","sha":"fff0000"}`,
+			incident.Deploy{Time: ts("2026-11-20T10:30:00Z"), Service: "a", Commit: "abc1234"}},
+	} {
+		got, st, err := ReadDeploys(strings.NewReader(tc.line + "\n"))
+		if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], tc.want) {
+			t.Errorf("%s:\n got %+v (%v, %v)\nwant %+v", tc.line, got, st.FirstProblems, err, tc.want)
+		}
+	}
+}
+
 func TestNormalizeLabels(t *testing.T) {
 	tests := []struct{ in, want map[string]string }{
 		{map[string]string{"service_name": "a", "app": "b"}, map[string]string{"service": "a", "app": "b"}},
