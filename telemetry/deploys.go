@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -90,6 +91,11 @@ func ReadDeploys(r io.Reader) ([]incident.Deploy, Stats, error) {
 		return nil, st, fmt.Errorf("read deploys: %w", err)
 	}
 	defer closeGz()
+	if head, _ := br.Peek(512); bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n\ufeff"), []byte("[")) {
+		out, err := readDeployArray(br, &st)
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+		return out, st, err
+	}
 	lr := newLineReader(br)
 	var out []incident.Deploy
 	for {
@@ -116,6 +122,34 @@ func ReadDeploys(r io.Reader) ([]incident.Deploy, Stats, error) {
 	st.Entries = len(out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, st, nil
+}
+
+// readDeployArray reads deploy events given as one JSON array of objects,
+// as an API's response saved to a file is (`gh api .../deployments`).
+func readDeployArray(r io.Reader, st *Stats) ([]incident.Deploy, error) {
+	cr := &countingReader{r: r}
+	dec := json.NewDecoder(cr)
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("read deploys: %w", err)
+	}
+	var out []incident.Deploy
+	for i := 1; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			st.Bytes = cr.n
+			return out, fmt.Errorf("read deploys: element %d: %w", i, err)
+		}
+		d, problem := parseDeploy(raw, false)
+		if problem != "" {
+			st.Malformed++
+			st.problem("element %d: %s", i, problem)
+			continue
+		}
+		out = append(out, d)
+	}
+	st.Bytes = cr.n
+	st.Entries = len(out)
+	return out, nil
 }
 
 func parseDeploy(raw []byte, truncated bool) (incident.Deploy, string) {

@@ -333,6 +333,30 @@ func TestReadDeploysAliases(t *testing.T) {
 	}
 }
 
+// TestReadDeploysArray: deploy events saved as one JSON array (an API's
+// response, GitHub's deployments here) read as the lines would.
+func TestReadDeploysArray(t *testing.T) {
+	in := `[
+  {"id": 1, "sha": "0123456789abcdef0123456789abcdef01234567", "ref": "v1.4.0", "task": "deploy", "environment": "prod", "created_at": "2026-11-20T10:30:00Z", "app": "checkout", "tag": "v1.4.0"},
+  {"id": 2, "environment": "prod", "created_at": "2026-11-19T09:00:00Z"},
+  {"timestamp": "2026-11-19T08:00:00Z", "service": "checkout", "env": "prod", "version": "v1.3.9"}
+]`
+	got, st, err := ReadDeploys(strings.NewReader(in))
+	want := []incident.Deploy{
+		{Time: ts("2026-11-19T08:00:00Z"), Service: "checkout", Env: "prod", Version: "v1.3.9"},
+		{Time: ts("2026-11-20T10:30:00Z"), Service: "checkout", Env: "prod", Version: "v1.4.0", Commit: "0123456789abcdef0123456789abcdef01234567"},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("array: %v\n got %+v\nwant %+v", err, got, want)
+	}
+	if st.Entries != 2 || st.Malformed != 1 || len(st.FirstProblems) != 1 || !strings.Contains(st.FirstProblems[0], "element 2: neither version nor commit") {
+		t.Errorf("stats %+v, want 2 read and element 2 malformed", st)
+	}
+	if _, _, err := ReadDeploys(strings.NewReader(`[{"timestamp": "2026-11-19T08:00:00Z", "commit": "abc1234"}, {`)); err == nil {
+		t.Error("a cut array read without an error")
+	}
+}
+
 func TestNormalizeLabels(t *testing.T) {
 	tests := []struct{ in, want map[string]string }{
 		{map[string]string{"service_name": "a", "app": "b"}, map[string]string{"service": "a", "app": "b"}},
