@@ -39,7 +39,8 @@ type Go struct{}
 // Language implements Parser.
 func (Go) Language() string { return "go" }
 
-// Start accepts the lines the Go runtime opens a crash with, the goroutine
+// Start accepts the lines the Go runtime opens a crash with (and chi's
+// Recoverer its pretty stack, see golang_chi.go), the goroutine
 // header that opens a debug.Stack() print, and the first function line of
 // a stack pkg/errors prints after its message (see NeedsPreface). Prefix
 // checks, and one short scan of a line without spaces.
@@ -47,7 +48,7 @@ func (Go) Start(line string) bool {
 	if goStartPrefix(line) || isGoroutineHeader(line) {
 		return true
 	}
-	if isFrameHead(line, false) {
+	if isFrameHead(line, false) || chiStart(line) {
 		return true
 	}
 	if !hasGoMarker(line) {
@@ -170,7 +171,8 @@ func hasGoMarker(line string) bool {
 // the line. The goroutine header's "]:" ending is not checked: the line may
 // end in an escaped "\r".
 func (Go) MayStartEscaped(raw string) bool {
-	return goStartPrefix(raw) || strings.HasPrefix(raw, "goroutine ") || hasGoMarker(raw) || isFrameHead(raw, true)
+	return goStartPrefix(raw) || strings.HasPrefix(raw, "goroutine ") || hasGoMarker(raw) || isFrameHead(raw, true) ||
+		chiStart(raw)
 }
 
 // httpPanicMarker is what net/http logs when it recovers a handler's panic:
@@ -204,6 +206,9 @@ func (Go) Continue(block []string, line string) bool {
 	if ginStart(block[0]) {
 		return ginContinue(block, line)
 	}
+	if chiStart(block[0]) {
+		return chiContinue(block, line)
+	}
 	if framesFirst(block) {
 		return framesContinue(block, line)
 	}
@@ -230,7 +235,7 @@ func (Go) MayContinueEscaped(block []string, raw string) bool {
 	if len(block) == 0 {
 		return false
 	}
-	if ginStart(block[0]) || framesFirst(block) {
+	if ginStart(block[0]) || chiStart(block[0]) || framesFirst(block) {
 		return true
 	}
 	if strings.HasPrefix(block[len(block)-1], "exit status ") {
@@ -281,7 +286,7 @@ func goMayBeStructural(raw string) bool {
 // Detect reports whether a structured log field holds a Go stack: a crash
 // header, or a function line followed by a "\t/path/file.go:N" line.
 func (g Go) Detect(block []string) bool {
-	if ginBlockStart(block) >= 0 {
+	if ginBlockStart(block) >= 0 || chiBlockStart(block) >= 0 {
 		return true
 	}
 	for i, l := range block {
@@ -483,6 +488,9 @@ func isRegisterLine(l string) bool {
 func (Go) Parse(block []string) incident.Trace {
 	if k := ginBlockStart(block); k >= 0 {
 		return parseGin(block[k:])
+	}
+	if k := chiBlockStart(block); k >= 0 {
+		return parseChi(block[k:])
 	}
 	t := incident.Trace{Language: "go"}
 	h, rest := readHeader(block)
