@@ -1054,7 +1054,9 @@ func (a *Analyzer) statementColumn(file string, line int) int {
 // carriedColumn is the column of a frame carried from the deployed commit
 // to another line of the working tree: the runtime's own column (V8
 // prints one) shifted by the change of indentation when the line's text
-// is otherwise the same, else the statement's first character.
+// is otherwise the same up to the end of the token the column names (a
+// statement a formatter wrapped after it, "return cart.items.reduce(",
+// still fails there), else the statement's first character.
 func (a *Analyzer) carriedColumn(ctx context.Context, deployed string, f incident.MappedFrame) int {
 	if f.Column <= 0 || f.LineStatus != gitrepo.StatusMoved || deployed == "" || a.cfg.Repo == nil || f.RepoPathAtDeploy == "" {
 		return a.statementColumn(f.File, f.Line)
@@ -1069,7 +1071,7 @@ func (a *Analyzer) carriedColumn(ctx context.Context, deployed string, f inciden
 		return indentOf(cur) + 1
 	}
 	was := old[f.OriginalLine-1]
-	if strings.TrimLeft(was, " \t") != strings.TrimLeft(cur, " \t") {
+	if !sameThroughToken(strings.TrimLeft(was, " \t"), strings.TrimLeft(cur, " \t"), f.Column-1-indentOf(was)) {
 		return indentOf(cur) + 1
 	}
 	col := f.Column - indentOf(was) + indentOf(cur)
@@ -1269,3 +1271,24 @@ func (a *Analyzer) readWorking(file string) ([]string, bool) {
 }
 
 func indentOf(l string) int { return len(l) - len(strings.TrimLeft(l, " \t")) }
+
+// sameThroughToken reports whether was and cur (lines without their
+// indentation) hold the same text from their start through the token that
+// begins at byte off of was: an identifier runs to its end, any other
+// character is a token of one byte.
+func sameThroughToken(was, cur string, off int) bool {
+	if was == cur {
+		return true
+	}
+	if off < 0 || off >= len(was) {
+		return false
+	}
+	ident := func(c byte) bool {
+		return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+	}
+	end := off + 1
+	for ident(was[off]) && end < len(was) && ident(was[end]) {
+		end++
+	}
+	return len(cur) >= end && was[:end] == cur[:end] && (end == len(cur) || !ident(was[end-1]) || !ident(cur[end]))
+}

@@ -59,6 +59,10 @@ func TestCarriedColumn(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "f.js"), []byte(head), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	wrapped := "// header\n\n\n\n\n\nfunction f(o) {\n  if (o) {\n    return o.price\n    return o.pricey.amount;\n  }\n}\n"
+	if err := os.WriteFile(filepath.Join(root, "w.js"), []byte(wrapped), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	a := New(Config{Root: root, Repo: deployedFiles{"f.js": deployed, "old.js": deployed}})
 	// "  return o.price.amount;": V8 names column 17, the "." before amount.
 	frame := func(col, line int, status, atDeploy string) incident.MappedFrame {
@@ -78,6 +82,12 @@ func TestCarriedColumn(t *testing.T) {
 		{"deployed file unreadable", frame(17, 5, gitrepo.StatusMoved, "f.js"), "other", 7},
 		{"deleted statement", frame(17, 7, gitrepo.StatusDeleted, "f.js"), "dep", 3},
 		{"column past the line", frame(90, 5, gitrepo.StatusMoved, "f.js"), "dep", 7},
+		// Line 9 of w.js is the statement wrapped after the column's token
+		// (column 12: price).
+		{"wrapped after the column: kept", incident.MappedFrame{File: "w.js", Line: 9, Column: 12,
+			LineStatus: gitrepo.StatusMoved, RepoPathAtDeploy: "f.js", OriginalLine: 2}, "dep", 14},
+		{"the column's identifier grew: statement start", incident.MappedFrame{File: "w.js", Line: 10, Column: 12,
+			LineStatus: gitrepo.StatusMoved, RepoPathAtDeploy: "f.js", OriginalLine: 2}, "dep", 5},
 	} {
 		if got := a.carriedColumn(context.Background(), c.deployed, c.f); got != c.want {
 			t.Errorf("%s: column %d, want %d", c.name, got, c.want)

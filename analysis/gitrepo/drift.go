@@ -109,8 +109,9 @@ func (d *Drift) Map() []int { return d.m }
 // ignored), so that an edit to its neighbours does not lose it; then by
 // similarity (SimilarityThreshold), so that a slightly edited statement is
 // still found; then, for a distinctive line, anywhere the diff inserted it
-// (a moved block). Failing all that the statement is deleted, and newLine is
-// the line now standing where it was.
+// (a moved block); then as a statement a formatter re-wrapped over more or
+// fewer lines (see rewrapped). Failing all that the statement is deleted,
+// and newLine is the line now standing where it was.
 func (d *Drift) Carry(line int) (newLine int, status string) {
 	if line < 1 || line > len(d.old) {
 		return 0, StatusMissing
@@ -123,6 +124,9 @@ func (d *Drift) Carry(line int) (newLine int, status string) {
 		return j + 1, movedOrNot(line, j+1)
 	}
 	if j, ok := d.farMove(line - 1); ok {
+		return j + 1, movedOrNot(line, j+1)
+	}
+	if j, ok := d.rewrapped(h, line-1); ok {
 		return j + 1, movedOrNot(line, j+1)
 	}
 	return d.nearest(h, line-1), StatusDeleted

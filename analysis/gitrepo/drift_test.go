@@ -105,3 +105,44 @@ func FuzzCarryLines(f *testing.F) {
 		}
 	})
 }
+
+// TestCarryRewrapped carries statements a formatter re-wrapped: prettier
+// splitting a long call over one line per argument (and adding a trailing
+// comma), black joining a wrapped call back onto one line, the same while
+// lines are inserted above. The statement is found at its first line, not
+// reported as deleted ("it may already be fixed"); text that merely starts
+// alike is not taken for it.
+func TestCarryRewrapped(t *testing.T) {
+	tests := []struct {
+		name       string
+		old, new   string
+		line       int
+		wantLine   int
+		wantStatus string
+	}{
+		{"prettier split, trailing comma",
+			"  total(cart) {|    return cart.items.reduce((sum, it) => sum + it.price * it.qty, 0);|  }",
+			"  total(cart) {|    return cart.items.reduce(|      (sum, it) => sum + it.price * it.qty,|      0,|    );|  }",
+			2, 2, StatusUnchanged},
+		{"split and moved down",
+			"def f(rows):|    return compute_total(rows, currency=cur, rounding=True)|",
+			"import x|||def f(rows):|    return compute_total(|        rows, currency=cur, rounding=True|    )|",
+			2, 5, StatusMoved},
+		{"joined onto one line, failing line in the middle",
+			"def f(rows):|    total = compute_total(|        rows,|        currency=cur[code],|    )|    return total",
+			"def f(rows):|    log(rows)|    total = compute_total(rows, currency=cur[code])|    return total",
+			4, 3, StatusMoved},
+		{"a longer call is not the statement",
+			"a|    result = process(items, limit=10)|b",
+			"a|    result = process(|        items, limit=10, strict=True|    )|b",
+			2, 2, StatusDeleted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gotLine, gotStatus := CarryLines(lines(tt.old), lines(tt.new), tt.line)
+			if gotLine != tt.wantLine || gotStatus != tt.wantStatus {
+				t.Errorf("CarryLines(line %d) = %d %s, want %d %s", tt.line, gotLine, gotStatus, tt.wantLine, tt.wantStatus)
+			}
+		})
+	}
+}
