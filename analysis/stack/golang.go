@@ -45,7 +45,7 @@ func (Go) Language() string { return "go" }
 // a stack pkg/errors prints after its message (see NeedsPreface). Prefix
 // checks, and one short scan of a line without spaces.
 func (Go) Start(line string) bool {
-	if goStartPrefix(line) || isGoroutineHeader(line) {
+	if goStartPrefix(line) || isGoroutineHeader(line) || loggedGoroutineHeader(line) {
 		return true
 	}
 	if isFrameHead(line, false) || chiStart(line) {
@@ -60,8 +60,12 @@ func (Go) Start(line string) bool {
 
 // NeedsPreface implements Prefaced: a stack that opens on a function line
 // ("github.com/acme/payouts/limits.Check", as pkg/errors prints with
-// "%+v") is a trace only behind its error message.
-func (Go) NeedsPreface(line string) bool { return isFrameHead(line, false) }
+// "%+v"), or on a goroutine header behind the standard logger's prefix
+// (a recover handler logging debug.Stack(), see golang_logged.go), is a
+// trace only behind its error message.
+func (Go) NeedsPreface(line string) bool {
+	return isFrameHead(line, false) || loggedGoroutineHeader(line)
+}
 
 // IsPreface implements Prefaced: the message is free text, not a line of
 // a stack (a frame line before a function line is the middle of a dump
@@ -172,7 +176,7 @@ func hasGoMarker(line string) bool {
 // end in an escaped "\r".
 func (Go) MayStartEscaped(raw string) bool {
 	return goStartPrefix(raw) || strings.HasPrefix(raw, "goroutine ") || hasGoMarker(raw) || isFrameHead(raw, true) ||
-		chiStart(raw)
+		chiStart(raw) || mayBeLoggedGoroutineHeader(raw)
 }
 
 // httpPanicMarker is what net/http logs when it recovers a handler's panic:
@@ -364,7 +368,7 @@ func inStacks(block []string) bool {
 	}
 	for i := len(block) - 1; i >= 0 && i >= len(block)-4; i-- {
 		l := block[i]
-		if isGoroutineHeader(l) || l == "runtime stack:" || isFileLine(l) {
+		if isGoroutineHeader(l) || l == "runtime stack:" || isFileLine(l) || loggedGoroutineHeader(l) {
 			return true
 		}
 	}
@@ -492,8 +496,10 @@ func (Go) Parse(block []string) incident.Trace {
 	if k := chiBlockStart(block); k >= 0 {
 		return parseChi(block[k:])
 	}
+	block, logged := unlogBlock(block)
 	t := incident.Trace{Language: "go"}
 	h, rest := readHeader(block)
+	h.logged = h.logged || logged && len(h.panics) > 0
 	stacks := scanStacks(block[rest:])
 	g := stacks.pick()
 	t.Problems = append(t.Problems, stacks.problems...)
@@ -507,6 +513,7 @@ func (Go) Parse(block []string) incident.Trace {
 		t.Problems = append(t.Problems, g.problems...)
 		t.Frames = g.frames
 	}
+	recovered := hasPanicFrame(t.Frames)
 	switch {
 	case len(h.panics) > 0:
 		t.Message, t.ErrorType = h.panics[0], panicErrorType(h.panics[0])
@@ -521,6 +528,9 @@ func (Go) Parse(block []string) incident.Trace {
 		// The stack was printed inside a deferred recover: the handler's
 		// frames first, then panic(...), then the crash site.
 		t.Frames, t.Chain = splitRecovered(t.Frames, t.Chain)
+	}
+	if logged {
+		t = finishLogged(t, recovered)
 	}
 	return t
 }

@@ -1,0 +1,96 @@
+package stack
+
+import (
+	"strings"
+
+	"github.com/faultline-dev/faultline/incident"
+)
+
+// A recover handler that prints debug.Stack() through the standard logger
+// puts the logger's prefix on the dump's first line only. gorilla/handlers'
+// RecoveryHandler with PrintRecoveryStack(true), in front of many
+// gorilla/mux services, logs the panic value, then the stack:
+//
+//	2026/11/25 15:28:18 assignment to entry in nil map
+//	2026/11/25 15:28:18 goroutine 1 [running]:
+//	runtime/debug.Stack()
+//		/usr/local/go/src/runtime/debug/stack.go:26 +0x5e
+//	github.com/gorilla/handlers.recoveryHandler.log(...)
+//	...
+//	panic({0x5bfce0?, 0x7b67e0?})
+//		/usr/local/go/src/runtime/panic.go:860 +0x13a
+//	main.handler(...)
+//
+// Such a header opens a trace only behind the line before it (see
+// NeedsPreface), which holds the panic value; the stack is then read as
+// one captured inside a deferred recover (Parse's splitRecovered). A dump
+// with no panic(...) frame is a diagnostic the program chose to print, not
+// a failure: it keeps no message, so DiagnosticStack drops it.
+
+// loggedGoroutineHeader reports whether l is a goroutine header behind the
+// standard logger's prefix ("2026/11/25 15:28:18 goroutine 1 [running]:",
+// also with microseconds or a file:line). The first byte is checked before
+// anything else: every line of a log is asked.
+func loggedGoroutineHeader(l string) bool {
+	if len(l) < len("2006/01/02 goroutine 1 [x]:") || l[0] < '0' || l[0] > '9' || l[4] != '/' {
+		return false
+	}
+	s := stripGoLogPrefix(l)
+	return len(s) < len(l) && isGoroutineHeader(s)
+}
+
+// mayBeLoggedGoroutineHeader is loggedGoroutineHeader for a line still
+// escaped as a JSON string, where the date's slashes may read "\/": a
+// digit first and the header's words, which JSON does not escape.
+func mayBeLoggedGoroutineHeader(raw string) bool {
+	return raw != "" && raw[0] >= '0' && raw[0] <= '9' && strings.Contains(raw, " goroutine ")
+}
+
+// unlogBlock returns block with the logger's prefix taken off a logged
+// goroutine header and off the line before it (the message), and whether
+// it held such a header. block is not modified.
+func unlogBlock(block []string) ([]string, bool) {
+	k := -1
+	for i, l := range block {
+		if loggedGoroutineHeader(strings.TrimSuffix(l, "\r")) {
+			k = i
+			break
+		}
+	}
+	if k < 0 {
+		return block, false
+	}
+	out := append([]string(nil), block...)
+	out[k] = stripGoLogPrefix(strings.TrimSuffix(out[k], "\r"))
+	if k > 0 {
+		out[k-1] = stripGoLogPrefix(strings.TrimSuffix(out[k-1], "\r"))
+	}
+	return out, true
+}
+
+// finishLogged fixes up a trace parsed from a block unlogBlock changed: the
+// message line is the value of the panic the stack was captured in, so its
+// class is named as a printed panic's; without a panic(...) frame the
+// dump was no panic, and the line before it no message of its.
+func finishLogged(t incident.Trace, recovered bool) incident.Trace {
+	if !recovered {
+		t.Message, t.ErrorType = "", ""
+		return t
+	}
+	if t.Message != "" {
+		t.Message = strings.TrimPrefix(t.Message, "panic: ")
+		t.ErrorType = panicErrorType(t.Message)
+	}
+	return t
+}
+
+// hasPanicFrame reports whether frames pass through panic(...), as a
+// stack captured inside a deferred recover does.
+func hasPanicFrame(frames []incident.Frame) bool {
+	for _, f := range frames {
+		if f.Function == "panic" || f.Function == "runtime.gopanic" {
+			return true
+		}
+	}
+	return false
+}
