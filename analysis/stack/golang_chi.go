@@ -34,10 +34,15 @@ const chiPanicPrefix = " panic: "
 // chiStart reports the first line of chi's pretty stack. Its first byte is
 // checked before anything else: every line of a log is asked.
 func chiStart(line string) bool {
-	if line == "" || (line[0] != ' ' && line[0] != 0x1b) {
+	switch {
+	case line == "":
 		return false
+	case line[0] == ' ': // uncoloured: no escape can come before the prefix
+		return strings.HasPrefix(line, chiPanicPrefix)
+	case line[0] == 0x1b:
+		return strings.HasPrefix(ansi.Strip(line), chiPanicPrefix)
 	}
-	return strings.HasPrefix(ansi.Strip(line), chiPanicPrefix)
+	return false
 }
 
 // chiBlockStart returns the index of the panic line when it is the block's
