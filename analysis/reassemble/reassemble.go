@@ -459,6 +459,10 @@ func (r *Reassembler) open(st *slot, e incident.Event, line string) bool {
 			if pre == "" || !pf.IsPreface(pre, afterIndented) {
 				continue
 			}
+		} else if op, ok := p.(stack.OptionallyPrefaced); ok && op.MayTakePreface(line) {
+			if prev, _ := r.preface(st, e); prev != "" && op.TakesPreface(prev) {
+				pre = prev
+			}
 		}
 		if st.open != nil {
 			r.close(st)

@@ -571,3 +571,67 @@ func TestForeign(t *testing.T) {
 		t.Fatalf("the quiet block was not closed by the gap (%+v)", r.Stats())
 	}
 }
+
+// TestLoggedPanicThenStack reads a recover handler that logs
+// log.Printf("panic: %v\n%s", r, debug.Stack()): the panic value behind
+// the standard logger's prefix, then the runtime's goroutine header.
+// testdata/printf_recovered.txt is the real stderr of such a handler that
+// recovered three requests within a millisecond. Each dump is one trace
+// named by the logged value (the line before its header, taken as the
+// stream's previous line or as the source's Before), not one trace of
+// three goroutines with no message.
+func TestLoggedPanicThenStack(t *testing.T) {
+	b, err := os.ReadFile("testdata/printf_recovered.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	svc := map[string]string{"service": "probe"}
+	check := func(t *testing.T, got []Occurrence) {
+		t.Helper()
+		if len(got) != 3 {
+			t.Fatalf("got %d traces, want 3: %+v", len(got), got)
+		}
+		for _, o := range got {
+			if o.Trace.Message != "assignment to entry in nil map" || o.Trace.ErrorType != "assignment to entry in nil map" {
+				t.Errorf("message %q, type %q", o.Trace.Message, o.Trace.ErrorType)
+			}
+			if top := topApp(o.Trace); top.Function != "main.handler" || top.Line != 13 {
+				t.Errorf("top frame = %s %s:%d, want main.handler at main.go:13", top.Function, top.Path, top.Line)
+			}
+		}
+	}
+	t.Run("fed whole", func(t *testing.T) {
+		got, emit := collect()
+		r := New(emit)
+		ts := t0
+		for _, l := range lines {
+			ts = ts.Add(100 * time.Microsecond)
+			r.Add(incident.Event{Time: ts, Labels: svc, Line: l})
+		}
+		r.Flush()
+		check(t, *got)
+	})
+	t.Run("borrowed with Before", func(t *testing.T) {
+		got, emit := collect()
+		r := New(emit)
+		ts := t0
+		for i, l := range lines {
+			ts = ts.Add(100 * time.Microsecond)
+			e := incident.Event{Time: ts, Labels: svc, Line: l}
+			switch {
+			case r.Candidate(l):
+				if i > 0 && r.Starts().NeedsPreface(l) {
+					e.Before = lines[i-1]
+				}
+				r.Add(e)
+			case !r.Idle(svc):
+				r.AddRefused(e)
+			default:
+				r.Skipped()
+			}
+		}
+		r.Flush()
+		check(t, *got)
+	})
+}

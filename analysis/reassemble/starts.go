@@ -97,8 +97,9 @@ func (s *Starts) CandidateEscaped(raw string) bool {
 }
 
 // NeedsPreface reports whether line starts a trace only behind the line
-// before it in its stream (see stack.Prefaced): a source that skips
-// entries gives that line with the entry (incident.Event.Before).
+// before it in its stream (see stack.Prefaced), or may take that line as
+// its message (stack.OptionallyPrefaced): a source that skips entries
+// gives that line with the entry (incident.Event.Before).
 func (s *Starts) NeedsPreface(line string) bool {
 	line = trimEOL(line)
 	if strings.IndexByte(line, '\n') >= 0 {
@@ -107,6 +108,9 @@ func (s *Starts) NeedsPreface(line string) bool {
 	line = stripRuntimePrefix(line)
 	for _, p := range s.parsers {
 		if pf, ok := p.(stack.Prefaced); ok && pf.NeedsPreface(line) {
+			return true
+		}
+		if op, ok := p.(stack.OptionallyPrefaced); ok && op.MayTakePreface(line) {
 			return true
 		}
 	}

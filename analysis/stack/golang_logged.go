@@ -46,15 +46,48 @@ func mayBeLoggedGoroutineHeader(raw string) bool {
 	return raw != "" && raw[0] >= '0' && raw[0] <= '9' && strings.Contains(raw, " goroutine ")
 }
 
+// MayTakePreface implements OptionallyPrefaced: a recover handler's
+// log.Printf("panic: %v\n%s", r, debug.Stack()) prints the runtime's own
+// goroutine header after the logged panic value.
+func (Go) MayTakePreface(line string) bool { return isGoroutineHeader(line) }
+
+// TakesPreface implements OptionallyPrefaced: the line before is the
+// panic value behind the standard logger's prefix. (Without a prefix it
+// is the runtime's own "panic: " line, which opened the block already.)
+func (Go) TakesPreface(prev string) bool {
+	_, ok := loggedPanicValue(strings.TrimSuffix(prev, "\r"))
+	return ok
+}
+
+// loggedPanicValue returns the text after "panic: " when l is such a line
+// behind the standard logger's prefix.
+func loggedPanicValue(l string) (string, bool) {
+	if l == "" || l[0] < '0' || l[0] > '9' {
+		return "", false
+	}
+	s := stripGoLogPrefix(l)
+	if len(s) == len(l) || !strings.HasPrefix(s, "panic: ") {
+		return "", false
+	}
+	return s, true
+}
+
 // unlogBlock returns block with the logger's prefix taken off a logged
-// goroutine header and off the line before it (the message), and whether
-// it held such a header. block is not modified.
+// goroutine header and off the line before it (the message), or off a
+// logged "panic: " line right before the runtime's goroutine header, and
+// whether it held either. block is not modified.
 func unlogBlock(block []string) ([]string, bool) {
 	k := -1
 	for i, l := range block {
-		if loggedGoroutineHeader(strings.TrimSuffix(l, "\r")) {
+		l = strings.TrimSuffix(l, "\r")
+		if loggedGoroutineHeader(l) {
 			k = i
 			break
+		}
+		if _, ok := loggedPanicValue(l); ok && i+1 < len(block) && isGoroutineHeader(strings.TrimSuffix(block[i+1], "\r")) {
+			out := append([]string(nil), block...)
+			out[i] = stripGoLogPrefix(l)
+			return out, true
 		}
 	}
 	if k < 0 {

@@ -62,3 +62,26 @@ func TestLoggedGoroutineHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestTakesPreface: a runtime goroutine header may take, as its message,
+// the panic value a recover handler logged on the line before it with
+// log.Printf("panic: %v\n%s", r, debug.Stack()); any other line before it
+// is no message of its (a slow-start note before a deliberate dump, the
+// runtime's own unprefixed "panic: " line, which opened the block itself).
+func TestTakesPreface(t *testing.T) {
+	if !(Go{}).MayTakePreface("goroutine 7 [running]:") || (Go{}).MayTakePreface("main.main()") {
+		t.Error("MayTakePreface must accept a goroutine header only")
+	}
+	for prev, want := range map[string]bool{
+		"2026/11/25 15:28:24 panic: assignment to entry in nil map":                true,
+		"2026/11/25 15:28:24.123456 recover.go:31: panic: runtime error: boom":     true,
+		"panic: assignment to entry in nil map":                                    false,
+		"2026/11/25 06:10:00 main.go:24: warming gate table, stack follows":        false,
+		`time=2026-11-25T15:28:24Z level=ERROR msg="panic: boom"`:                  false,
+		"2026/11/25 15:28:24 recovered from panic: assignment to entry in nil map": false,
+	} {
+		if got := (Go{}).TakesPreface(prev); got != want {
+			t.Errorf("TakesPreface(%q) = %v, want %v", prev, got, want)
+		}
+	}
+}

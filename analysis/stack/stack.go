@@ -119,6 +119,21 @@ type Prefaced interface {
 	IsPreface(prev string, afterIndented bool) bool
 }
 
+// OptionallyPrefaced is implemented by parsers whose traces open on a line
+// of their own but may have their message on the line before, printed by
+// the same log call: log.Printf("panic: %v\n%s", r, debug.Stack()) puts the
+// panic value behind the logger's prefix, then the runtime's goroutine
+// header. The reassembler makes that line the block's first when
+// TakesPreface accepts it, and opens the block without it otherwise.
+type OptionallyPrefaced interface {
+	// MayTakePreface reports whether line, which Start accepted, may have
+	// its message on the line before.
+	MayTakePreface(line string) bool
+	// TakesPreface reports whether prev, the stream's line before one
+	// MayTakePreface accepted, is that message.
+	TakesPreface(prev string) bool
+}
+
 // Parsers lists every language, in the order Start is tried. Adding a
 // language is one new file plus its entry here.
 var Parsers = []Parser{
