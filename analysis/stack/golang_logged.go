@@ -39,6 +39,9 @@ func loggedGoroutineHeader(l string) bool {
 	return len(s) < len(l) && isGoroutineHeader(s)
 }
 
+// maxUnlogLines bounds the lines unlogBlock reads at a block's start.
+const maxUnlogLines = 4
+
 // mayBeLoggedGoroutineHeader is loggedGoroutineHeader for a line still
 // escaped as a JSON string, where the date's slashes may read "\/": a
 // digit first and the header's words, which JSON does not escape.
@@ -75,10 +78,13 @@ func loggedPanicValue(l string) (string, bool) {
 // unlogBlock returns block with the logger's prefix taken off a logged
 // goroutine header and off the line before it (the message), or off a
 // logged "panic: " line right before the runtime's goroutine header, and
-// whether it held either. block is not modified.
+// whether it held either. block is not modified. Both open the block (the
+// message is its first line, a structured field may start with a blank
+// one): only its first lines are read, as a dump of thousands of
+// goroutines must not cost a scan of all of them.
 func unlogBlock(block []string) ([]string, bool) {
 	k := -1
-	for i, l := range block {
+	for i, l := range block[:min(len(block), maxUnlogLines)] {
 		l = strings.TrimSuffix(l, "\r")
 		if loggedGoroutineHeader(l) {
 			k = i
