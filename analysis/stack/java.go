@@ -22,6 +22,14 @@ import (
 // ones go to Chain. Message is the exception's own line (its toString()),
 // without the "Exception in thread" or "Caused by:" prefix, so that the same
 // failure on different threads groups together.
+//
+// Logback's root-cause-first converters print the chain the other way round:
+// the root cause first, each wrapper after it as "Wrapped by: ..." (%rEx,
+// logstash-logback-encoder's rootCauseFirst), and Dropwizard's default
+// format, built on them, starts every line with "! " and names the wrappers
+// "! Causing: ...". Their first exception is then the primary one, and its
+// "... N common frames omitted" stands for the bottom frames of the wrapper
+// printed after it.
 type Java struct{}
 
 // Language implements Parser.
@@ -29,10 +37,32 @@ func (Java) Language() string { return "java" }
 
 const javaThreadPrefix = `Exception in thread "`
 
+// javaBang is what Dropwizard's log format (PrefixedRootCauseFirst-
+// ThrowableProxyConverter) puts before every line of a throwable, in place
+// of a frame's tab, so that a reader can tell the trace from the messages.
+const javaBang = "! "
+
+// Wrapper headers of the root-cause-first converters: logback's, and
+// Dropwizard's name for the same thing once its "! " is taken off.
+const (
+	javaWrappedBy = "Wrapped by: "
+	javaCausing   = "Causing: "
+)
+
+// javaUnbang returns line without Dropwizard's "! " prefix, and whether it
+// had one.
+func javaUnbang(line string) (string, bool) {
+	if len(line) >= 2 && line[0] == '!' && line[1] == ' ' {
+		return line[2:], true
+	}
+	return line, false
+}
+
 // Start accepts `Exception in thread "..." pkg.SomeException...` and a bare
 // header whose first word is a dotted class name ending in Exception, Error
-// or Throwable. It allocates nothing.
+// or Throwable, also behind Dropwizard's "! ". It allocates nothing.
 func (Java) Start(line string) bool {
+	line, _ = javaUnbang(line)
 	if line != "" && line[0] == 'E' && strings.HasPrefix(line, javaThreadPrefix) {
 		return true
 	}
@@ -42,7 +72,9 @@ func (Java) Start(line string) bool {
 // MayStartEscaped implements EscapedStarter. A class name holds no
 // character JSON escapes and ends at the ':' or the end of the line, which
 // raw has where the line has them; the thread prefix's quote is escaped.
+// "! " holds nothing JSON escapes either.
 func (Java) MayStartEscaped(raw string) bool {
+	raw, _ = javaUnbang(raw)
 	return strings.HasPrefix(raw, `Exception in thread `) || javaHeaderClassEnd(raw) > 0
 }
 
@@ -74,9 +106,18 @@ func javaHeaderClassEnd(line string) int {
 	return i
 }
 
-// Continue accepts frames, "... N more", "Caused by:" and "Suppressed:"
-// lines, at any indentation.
+// Continue accepts frames, "... N more", "Caused by:", "Suppressed:" and
+// the root-cause-first wrapper lines, at any indentation; in a block that
+// opened behind Dropwizard's "! ", only lines behind it.
 func (Java) Continue(block []string, line string) bool {
+	if len(block) > 0 {
+		if _, bang := javaUnbang(block[0]); bang {
+			var ok bool
+			if line, ok = javaUnbang(line); !ok {
+				return false
+			}
+		}
+	}
 	t := skipIndent(line)
 	if t == "" {
 		return false
@@ -88,16 +129,27 @@ func (Java) Continue(block []string, line string) bool {
 	case '.':
 		return isJavaMore(t)
 	case 'C':
-		return strings.HasPrefix(t, "Caused by: ")
+		return strings.HasPrefix(t, "Caused by: ") || strings.HasPrefix(t, javaCausing)
 	case 'S':
 		return strings.HasPrefix(t, "Suppressed: ")
+	case 'W':
+		return strings.HasPrefix(t, javaWrappedBy)
 	}
 	return false
 }
 
 // MayContinueEscaped implements EscapedContinuer: Continue reads the first
-// bytes after the indentation, and an escaped tab may be indentation.
-func (Java) MayContinueEscaped(_ []string, raw string) bool {
+// bytes after the indentation (and after "! ", which JSON does not escape),
+// and an escaped tab may be indentation.
+func (Java) MayContinueEscaped(block []string, raw string) bool {
+	if len(block) > 0 {
+		if _, bang := javaUnbang(block[0]); bang {
+			var ok bool
+			if raw, ok = javaUnbang(raw); !ok {
+				return false
+			}
+		}
+	}
 	t := strings.TrimLeft(raw, " ")
 	if t == "" {
 		return false
@@ -110,9 +162,11 @@ func (Java) MayContinueEscaped(_ []string, raw string) bool {
 	case '.':
 		return mayHavePrefix(t, "... ")
 	case 'C':
-		return mayHavePrefix(t, "Caused by: ")
+		return mayHavePrefix(t, "Caused by: ") || mayHavePrefix(t, javaCausing)
 	case 'S':
 		return mayHavePrefix(t, "Suppressed: ")
+	case 'W':
+		return mayHavePrefix(t, javaWrappedBy)
 	}
 	return false
 }
@@ -122,6 +176,7 @@ func (Java) MayContinueEscaped(_ []string, raw string) bool {
 // form (no space before the parenthesis, unlike V8).
 func (j Java) Detect(block []string) bool {
 	for _, l := range block {
+		l, _ = javaUnbang(l)
 		t := skipIndent(l)
 		if j.Start(t) || strings.HasPrefix(t, "Caused by: ") {
 			return true
@@ -160,6 +215,10 @@ type javaSegment struct {
 	parent int // index of the exception whose frames "... N more" refers to; -1 for the root
 	more   int // the N of "... N more"
 	cause  bool
+	// wrapper marks a "Wrapped by:" (or "Causing:") exception of a trace
+	// printed root cause first: it wraps the one printed before it.
+	wrapper   bool
+	completed bool // javaCompleteFrames has run
 }
 
 // Parse reads a JVM trace block. It never fails: lines it cannot read are
@@ -168,7 +227,7 @@ func (Java) Parse(block []string) incident.Trace {
 	var segs []javaSegment
 	var problems []string
 	for i, raw := range block {
-		line := strings.TrimRight(raw, "\r\n")
+		line, _ := javaUnbang(strings.TrimRight(raw, "\r\n"))
 		t := skipIndent(line)
 		level := javaIndent(line)
 		switch {
@@ -190,6 +249,9 @@ func (Java) Parse(block []string) incident.Trace {
 			segs = append(segs, javaNewSegment(segs, t[len("Caused by: "):], level, true))
 		case strings.HasPrefix(t, "Suppressed: "):
 			segs = append(segs, javaNewSegment(segs, t[len("Suppressed: "):], level, false))
+		case strings.HasPrefix(t, javaWrappedBy), strings.HasPrefix(t, javaCausing):
+			_, h, _ := strings.Cut(t, ": ")
+			segs = append(segs, javaNewWrapper(segs, h, level))
 		case len(segs) == 0:
 			segs = append(segs, javaNewSegment(nil, javaStripThread(t), level, false))
 		default:
@@ -230,13 +292,37 @@ func javaNewSegment(segs []javaSegment, header string, level int, cause bool) ja
 	return s
 }
 
+// javaNewWrapper opens the segment for a wrapper printed root cause first
+// ("Wrapped by: X", "Causing: X"). It becomes the enclosing exception of
+// the last one printed at its level, whose "... N common frames omitted"
+// refers to it, as "... N more" refers to the enclosing exception printed
+// before a "Caused by:".
+func javaNewWrapper(segs []javaSegment, header string, level int) javaSegment {
+	w := javaNewSegment(segs, header, level, false)
+	w.parent, w.wrapper = -1, true
+	for i := len(segs) - 1; i >= 0; i-- {
+		if segs[i].level == level {
+			segs[i].parent = len(segs)
+			break
+		}
+	}
+	return w
+}
+
 // javaCompleteFrames appends the N frames "... N more" stands for: the
-// bottom N frames of the enclosing exception, already completed since
-// parents come first.
+// bottom N frames of the enclosing exception, completed first (it is
+// printed before, or after when the trace is printed root cause first).
 func javaCompleteFrames(segs []javaSegment, i int) {
 	s := &segs[i]
+	if s.completed {
+		return
+	}
+	s.completed = true
 	if s.more == 0 {
 		return
+	}
+	if s.parent > i {
+		javaCompleteFrames(segs, s.parent)
 	}
 	if s.parent < 0 {
 		s.trace.Problems = append(s.trace.Problems, "\"... "+strconv.Itoa(s.more)+" more\" without an enclosing trace")
@@ -252,12 +338,17 @@ func javaCompleteFrames(segs []javaSegment, i int) {
 }
 
 // javaAssemble picks the primary exception, the deepest cause of the root
-// chain that has frames, and puts every other exception in Chain in printed
-// order.
+// chain that has frames (printed root cause first: the first exception),
+// and puts every other exception in Chain in printed order.
 func javaAssemble(segs []javaSegment, problems []string) incident.Trace {
 	primary := 0
 	for i := 1; i < len(segs); i++ {
-		if segs[i].cause && segs[i].level == segs[0].level && len(segs[i].trace.Frames) > 0 {
+		if segs[i].level != segs[0].level || len(segs[i].trace.Frames) == 0 {
+			continue
+		}
+		// Printed root cause first, the root is segs[0]; a wrapper
+		// stands in only when the root has no frames to show.
+		if segs[i].cause || segs[i].wrapper && len(segs[primary].trace.Frames) == 0 {
 			primary = i
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -404,4 +406,109 @@ func TestJavaCorpus(t *testing.T) {
 			t.Errorf("%s: top app frame %q, want %q", f.file, app.Function, f.topApp)
 		}
 	}
+}
+
+// TestJavaRootCauseFirst: logback's root-cause-first converters (%rEx,
+// logstash-logback-encoder's rootCauseFirst) print the root cause first and
+// each wrapper after it as "Wrapped by:", and Dropwizard's default format
+// puts "! " before every line and calls the wrappers "Causing:". The root
+// cause is the primary trace, and its "... N common frames omitted" stands
+// for the bottom frames of the wrapper printed after it. The fixtures are
+// the output of a real JDK 17 run of a service whose logger prints so.
+func TestJavaRootCauseFirst(t *testing.T) {
+	frames := []string{
+		"java.lang.NumberFormatException.forInputString:67",
+		"java.lang.Long.parseLong:711",
+		"java.lang.Long.parseLong:836",
+		"com.acme.accounts.core.AccountIds.parse:7",
+		"com.acme.accounts.core.AccountStore.owner:10",
+		"com.acme.accounts.resources.AccountResource.get:12",
+		"com.acme.accounts.resources.AccountResource.main:22",
+	}
+	chain := []struct {
+		errType string
+		frames  []string
+	}{
+		{"java.lang.IllegalArgumentException", []string{
+			"com.acme.accounts.core.AccountStore.owner:12",
+			"com.acme.accounts.resources.AccountResource.get:12",
+			"com.acme.accounts.resources.AccountResource.main:22",
+		}},
+		{"java.lang.RuntimeException", []string{
+			"com.acme.accounts.resources.AccountResource.get:14",
+			"com.acme.accounts.resources.AccountResource.main:22",
+		}},
+	}
+	for _, file := range []string{"dropwizard-root-cause-first.txt", "logback-rex-wrapped-by.txt"} {
+		t.Run(file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", "java", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			blocks := othersBlocks(Java{}, othersLines(string(b)))
+			if len(blocks) != 2 {
+				t.Fatalf("%d blocks, want 2: %q", len(blocks), blocks)
+			}
+			for i, bl := range blocks {
+				if len(bl) != 14 {
+					t.Errorf("block %d has %d lines, want 14", i, len(bl))
+				}
+				tr := Java{}.Parse(bl)
+				if tr.ErrorType != "java.lang.NumberFormatException" || !strings.HasPrefix(tr.Message, "java.lang.NumberFormatException: For input string: \"ACC-") {
+					t.Errorf("block %d: %q / %q", i, tr.ErrorType, tr.Message)
+				}
+				if got := javaFrameNames(tr.Frames); !slices.Equal(got, frames) {
+					t.Errorf("block %d: frames %q, want %q", i, got, frames)
+				}
+				if len(tr.Problems) > 0 {
+					t.Errorf("block %d: problems %q", i, tr.Problems)
+				}
+				if len(tr.Chain) != len(chain) {
+					t.Fatalf("block %d: chain %+v", i, tr.Chain)
+				}
+				for j, c := range chain {
+					if got := javaFrameNames(tr.Chain[j].Frames); tr.Chain[j].ErrorType != c.errType || !slices.Equal(got, c.frames) {
+						t.Errorf("block %d: chain %d = %q %q, want %q %q", i, j, tr.Chain[j].ErrorType, got, c.errType, c.frames)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestJavaBangContinues: behind Dropwizard's "! " a block continues only
+// with lines that carry it too, and a plain trace never takes a "! " line.
+func TestJavaBangContinues(t *testing.T) {
+	tests := []struct {
+		first, line string
+		want        bool
+	}{
+		{"! java.lang.IllegalStateException: x", "! at com.acme.A.a(A.java:1)", true},
+		{"! java.lang.IllegalStateException: x", "! Causing: java.lang.RuntimeException: y", true},
+		{"! java.lang.IllegalStateException: x", "! ... 3 common frames omitted", true},
+		{"! java.lang.IllegalStateException: x", "! \tSuppressed: java.io.IOException: z", true},
+		{"! java.lang.IllegalStateException: x", "\tat com.acme.A.a(A.java:1)", false},
+		{"! java.lang.IllegalStateException: x", "INFO  [2026-11-20 10:42:01,123] com.acme.App: ok", false},
+		{"java.lang.IllegalStateException: x", "! at com.acme.A.a(A.java:1)", false},
+		{"java.lang.IllegalStateException: x", "Wrapped by: java.lang.RuntimeException: y", true},
+		{"java.lang.IllegalStateException: x", "Causing: java.lang.RuntimeException: y", true},
+	}
+	for _, tc := range tests {
+		if got := (Java{}).Continue([]string{tc.first}, tc.line); got != tc.want {
+			t.Errorf("Continue(%q, %q) = %v, want %v", tc.first, tc.line, got, tc.want)
+		}
+		checkEscapedContinue(t, Java{}, []string{tc.first}, tc.line)
+	}
+	if !(Java{}).Start("! java.lang.IllegalStateException: x") || (Java{}).Start("! at com.acme.A.a(A.java:1)") {
+		t.Error("Start behind \"! \"")
+	}
+}
+
+// javaFrameNames lists frames as "function:line".
+func javaFrameNames(fs []incident.Frame) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Function + ":" + strconv.Itoa(f.Line)
+	}
+	return out
 }
