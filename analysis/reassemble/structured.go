@@ -175,18 +175,25 @@ func (r *Reassembler) structured(e incident.Event, line string) bool {
 // field or in a message field, else a caller location. It returns true
 // when it emitted a trace.
 func (r *Reassembler) fromObject(e incident.Event, obj map[string]any) bool {
-	stackText := firstString(obj, stackFields)
-	if !strings.Contains(stackText, "\n") {
-		// A logger given the whole crash as its message (net/http's
-		// ErrorLog over slog puts "http: panic serving ...\ngoroutine 7
-		// [running]:\n..." into "msg").
-		stackText = multilineString(obj, messageFields)
-	}
-	if stackText != "" && strings.Contains(stackText, "\n") {
-		lines := strings.Split(strings.TrimRight(stackText, "\n"), "\n")
-		for i := range lines {
-			lines[i] = strings.TrimRight(lines[i], "\r")
+	// A traceback logged as data (structlog's dict_tracebacks) reads as
+	// the text it stands for.
+	lines := dictTraceback(obj)
+	if lines == nil {
+		stackText := firstString(obj, stackFields)
+		if !strings.Contains(stackText, "\n") {
+			// A logger given the whole crash as its message (net/http's
+			// ErrorLog over slog puts "http: panic serving ...\ngoroutine 7
+			// [running]:\n..." into "msg").
+			stackText = multilineString(obj, messageFields)
 		}
+		if stackText != "" && strings.Contains(stackText, "\n") {
+			lines = strings.Split(strings.TrimRight(stackText, "\n"), "\n")
+			for i := range lines {
+				lines[i] = strings.TrimRight(lines[i], "\r")
+			}
+		}
+	}
+	if lines != nil {
 		if tr, p, ok := r.parseStructured(lines); ok {
 			fillMessage(&tr, p, obj)
 			r.stats.Structured++
