@@ -123,7 +123,9 @@ func mention(lang, out, file string, line int) (bool, int) {
 	var re *regexp.Regexp
 	switch lang {
 	case "python":
-		re = regexp.MustCompile(base + `", line ` + n + `\b`)
+		// A printed traceback, or one logged as data (structlog's
+		// dict_tracebacks: "filename": "...x.py", "lineno": 12).
+		re = regexp.MustCompile(base + `"(?:, line |,\s*"lineno":\s*)` + n + `\b`)
 	case "java":
 		re = regexp.MustCompile(`\(` + base + `:` + n + `\)`)
 	case "node":
