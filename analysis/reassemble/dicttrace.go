@@ -73,3 +73,87 @@ func dictTraceback(obj map[string]any) []string {
 	}
 	return lines
 }
+
+// thrownTrace returns the lines Throwable.printStackTrace would have
+// printed for a throwable log4j2's JsonLayout wrote as data:
+//
+//	"thrown": {"name": "java.lang.IllegalStateException", "message": "...",
+//	           "extendedStackTrace": [{"class": "com.acme.X", "method": "m", "file": "X.java", "line": 12, ...}],
+//	           "cause": {...}, "suppressed": [{...}]}
+//
+// so that the Java parser reads it as it reads a printed trace. Each
+// exception's frames are listed in full (JsonLayout does not elide the
+// frames a cause shares with its wrapper). With stacktraceAsString the
+// layout writes the printed text instead, which stackFields reads.
+//
+// It returns nil when obj holds no such object.
+func thrownTrace(obj map[string]any) []string {
+	t, ok := lookup(obj, "thrown").(map[string]any)
+	if !ok {
+		return nil
+	}
+	var lines []string
+	if !appendThrown(&lines, t, "", "") {
+		return nil
+	}
+	return lines
+}
+
+// appendThrown appends one throwable of JsonLayout's "thrown" (its header
+// behind prefix, its frames behind indent), then its suppressed
+// exceptions and its cause, as printStackTrace orders them.
+func appendThrown(lines *[]string, t map[string]any, prefix, indent string) bool {
+	name, _ := t["name"].(string)
+	frames, ok := t["extendedStackTrace"].([]any)
+	if name == "" || !ok {
+		return false
+	}
+	head := name
+	msg, _ := t["localizedMessage"].(string)
+	if msg == "" {
+		msg, _ = t["message"].(string)
+	}
+	if msg != "" {
+		head += ": " + firstLine(msg)
+	}
+	*lines = append(*lines, indent+prefix+head)
+	for _, f := range frames {
+		fr, ok := f.(map[string]any)
+		if !ok {
+			return false
+		}
+		class, _ := fr["class"].(string)
+		method, _ := fr["method"].(string)
+		if class == "" || method == "" {
+			return false
+		}
+		*lines = append(*lines, indent+"\tat "+class+"."+method+"("+javaSource(fr)+")")
+	}
+	if sup, ok := t["suppressed"].([]any); ok {
+		for _, s := range sup {
+			if st, ok := s.(map[string]any); ok && !appendThrown(lines, st, "Suppressed: ", indent+"\t") {
+				return false
+			}
+		}
+	}
+	if c, ok := t["cause"].(map[string]any); ok {
+		return appendThrown(lines, c, "Caused by: ", indent)
+	}
+	return true
+}
+
+// javaSource is the part of a printed frame inside the parentheses, as
+// StackTraceElement.toString writes it from the file and line.
+func javaSource(fr map[string]any) string {
+	file, _ := fr["file"].(string)
+	line, _ := fr["line"].(float64)
+	switch {
+	case line == -2:
+		return "Native Method"
+	case file == "":
+		return "Unknown Source"
+	case line > 0:
+		return file + ":" + strconv.Itoa(int(line))
+	}
+	return file
+}

@@ -79,32 +79,94 @@ func TestDictTraceback(t *testing.T) {
 	}
 }
 
-// TestDictTracebackLog feeds the output of a real run of a worker logging
-// with structlog's dict_tracebacks shape (raise OutOfStock(sku) from a
-// KeyError, twice, between info lines): two traces, each the KeyError at
-// the line that raised it, as the printed traceback would give.
-func TestDictTracebackLog(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "structlog_dict_tracebacks.txt"))
-	if err != nil {
-		t.Fatal(err)
+// TestThrownTrace: a throwable log4j2's JsonLayout logged as data reads as
+// the trace printStackTrace prints: header, frames, suppressed exceptions
+// a tab deeper, then the cause.
+func TestThrownTrace(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want []string // nil: not a JsonLayout throwable
+	}{
+		{
+			name: "cause, native and unknown frames",
+			line: `{"message":"quote failed","thrown":{"commonElementCount":0,"localizedMessage":"quote for age 81","message":"quote for age 81","name":"java.lang.IllegalStateException","cause":{"commonElementCount":1,"message":"Index 8 out of bounds for length 8","name":"java.lang.ArrayIndexOutOfBoundsException","extendedStackTrace":[{"class":"com.acme.quotes.Premium","method":"base","file":"Premium.java","line":12,"exact":false,"location":"quotes.jar","version":"?"},{"class":"com.acme.quotes.QuoteService","method":"main","file":"QuoteService.java","line":13}]},"extendedStackTrace":[{"class":"jdk.internal.reflect.NativeMethodAccessorImpl","method":"invoke0","file":"NativeMethodAccessorImpl.java","line":-2},{"class":"com.acme.Gen$$Lambda$1","method":"run","line":-1},{"class":"com.acme.quotes.QuoteService","method":"main","file":"QuoteService.java","line":15}]}}`,
+			want: []string{
+				"java.lang.IllegalStateException: quote for age 81",
+				"\tat jdk.internal.reflect.NativeMethodAccessorImpl.invoke0(Native Method)",
+				"\tat com.acme.Gen$$Lambda$1.run(Unknown Source)",
+				"\tat com.acme.quotes.QuoteService.main(QuoteService.java:15)",
+				"Caused by: java.lang.ArrayIndexOutOfBoundsException: Index 8 out of bounds for length 8",
+				"\tat com.acme.quotes.Premium.base(Premium.java:12)",
+				"\tat com.acme.quotes.QuoteService.main(QuoteService.java:13)",
+			},
+		},
+		{
+			name: "no message, suppressed",
+			line: `{"thrown":{"name":"java.lang.NullPointerException","extendedStackTrace":[{"class":"a.B","method":"c","file":"B.java","line":3}],"suppressed":[{"name":"java.io.IOException","message":"close failed","extendedStackTrace":[{"class":"a.R","method":"close","file":"R.java","line":9}]}]}}`,
+			want: []string{
+				"java.lang.NullPointerException",
+				"\tat a.B.c(B.java:3)",
+				"\tSuppressed: java.io.IOException: close failed",
+				"\t\tat a.R.close(R.java:9)",
+			},
+		},
+		{name: "stack trace as a string", line: `{"thrown":{"name":"java.lang.X","extendedStackTrace":"java.lang.X\n\tat a.B.c(B.java:3)"}}`},
+		{name: "a frame without a method", line: `{"thrown":{"name":"java.lang.X","extendedStackTrace":[{"class":"a.B","file":"B.java","line":3}]}}`},
+		{name: "thrown as text", line: `{"thrown":"java.lang.X"}`},
 	}
-	got, emit := collect()
-	r := New(emit)
-	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-		r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "inventory"}, Line: l})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(tt.line), &obj); err != nil {
+				t.Fatal(err)
+			}
+			if got := thrownTrace(obj); !slices.Equal(got, tt.want) {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
 	}
-	r.Flush()
-	if len(*got) != 2 {
-		t.Fatalf("got %d traces, want 2", len(*got))
+}
+
+// TestStructuredThrowableLogs feeds the output of real runs of services
+// logging exceptions as data: structlog's dict_tracebacks (raise
+// OutOfStock(sku) from a KeyError, twice, between info lines) and log4j2's
+// JsonLayout (an ArrayIndexOutOfBoundsException wrapped in an
+// IllegalStateException, twice). Each failure is one trace, located as its
+// printed form would be.
+func TestStructuredThrowableLogs(t *testing.T) {
+	tests := []struct {
+		file, lang, errType, chainType, topPath string
+		topLine                                 int
+	}{
+		{"structlog_dict_tracebacks.txt", "python", "KeyError", "OutOfStock", "/srv/inventory/inventory/stock.py", 7},
+		{"log4j2_jsonlayout.txt", "java", "java.lang.ArrayIndexOutOfBoundsException", "java.lang.IllegalStateException", "Premium.java", 12},
 	}
-	for _, o := range *got {
-		tr := o.Trace
-		top := topApp(tr)
-		if tr.Language != "python" || tr.ErrorType != "KeyError" || top.Path != "/srv/inventory/inventory/stock.py" || top.Line != 7 {
-			t.Errorf("got %s %s at %s:%d", tr.Language, tr.ErrorType, top.Path, top.Line)
-		}
-		if len(tr.Chain) != 1 || tr.Chain[0].ErrorType != "OutOfStock" {
-			t.Errorf("chain %+v", tr.Chain)
-		}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, emit := collect()
+			r := New(emit)
+			for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+				r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "x"}, Line: l})
+			}
+			r.Flush()
+			if len(*got) != 2 {
+				t.Fatalf("got %d traces, want 2", len(*got))
+			}
+			for _, o := range *got {
+				tr := o.Trace
+				top := topApp(tr)
+				if tr.Language != tt.lang || tr.ErrorType != tt.errType || top.Path != tt.topPath || top.Line != tt.topLine {
+					t.Errorf("got %s %s at %s:%d", tr.Language, tr.ErrorType, top.Path, top.Line)
+				}
+				if len(tr.Chain) != 1 || tr.Chain[0].ErrorType != tt.chainType {
+					t.Errorf("chain %+v", tr.Chain)
+				}
+			}
+		})
 	}
 }

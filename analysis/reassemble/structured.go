@@ -18,7 +18,8 @@ import (
 // {"error":{"stack":...}}).
 var (
 	stackFields = []string{"stack", "stacktrace", "stack_trace", "stackTrace", "exception.stacktrace",
-		"error.stack", "err.stack", "error.stacktrace", "exc_info", "traceback", "exception", "error.stack_trace", "errorVerbose"}
+		"error.stack", "err.stack", "error.stacktrace", "exc_info", "traceback", "exception", "error.stack_trace", "errorVerbose",
+		"thrown.extendedStackTrace"}
 	messageFields = []string{"error", "err", "panic", "exception.message", "error.message", "err.message", "msg", "message"}
 	typeFields    = []string{"exception.type", "error.type", "error.kind", "exc_type"}
 	traceFields   = []string{"trace_id", "traceID", "traceId", "trace.id", "otelTraceID", "dd.trace_id", "traceparent"}
@@ -31,7 +32,7 @@ var (
 // cannot hold a trace or a caller location this package reads: one
 // starting with "stack" (stack, stacktrace, stack_trace, stackTrace),
 // "exception", "errorVerbose" (zap's %+v of an error) or
-// "error.stack"/"err.stack", or exactly "exc_info", "traceback", "log",
+// "error.stack"/"err.stack", or exactly "exc_info", "traceback", "thrown", "log",
 // "error" or "err"; or a zap-style "caller" on an error-level line; or,
 // whatever its keys, a value where an escaped line break is followed by a
 // tab or two spaces, as the frame lines of every runtime's trace are (a
@@ -137,7 +138,7 @@ func traceKeyAt(rest, q string) traceKey {
 			return keyTrace
 		}
 	case 't':
-		if key("traceback") {
+		if key("traceback") || key("thrown") {
 			return keyTrace
 		}
 	case 'l':
@@ -175,9 +176,12 @@ func (r *Reassembler) structured(e incident.Event, line string) bool {
 // field or in a message field, else a caller location. It returns true
 // when it emitted a trace.
 func (r *Reassembler) fromObject(e incident.Event, obj map[string]any) bool {
-	// A traceback logged as data (structlog's dict_tracebacks) reads as
-	// the text it stands for.
+	// A traceback logged as data (structlog's dict_tracebacks, log4j2's
+	// JsonLayout) reads as the text it stands for.
 	lines := dictTraceback(obj)
+	if lines == nil {
+		lines = thrownTrace(obj)
+	}
 	if lines == nil {
 		stackText := firstString(obj, stackFields)
 		if !strings.Contains(stackText, "\n") {
