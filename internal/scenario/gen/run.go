@@ -127,7 +127,9 @@ func mention(lang, out, file string, line int) (bool, int) {
 		// dict_tracebacks: "filename": "...x.py", "lineno": 12).
 		re = regexp.MustCompile(base + `"(?:, line |,\s*"lineno":\s*)` + n + `\b`)
 	case "java":
-		re = regexp.MustCompile(`\(` + base + `:` + n + `\)`)
+		// A printed frame, or one logged as data (log4j2's JsonLayout:
+		// "file":"X.java","line":12).
+		re = regexp.MustCompile(`\(` + base + `:` + n + `\)|"file":\s*"` + base + `",\s*"line":\s*` + n + `\b`)
 	case "node":
 		re = regexp.MustCompile(base + `:` + n + `:(\d+)`)
 	default:
