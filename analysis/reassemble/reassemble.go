@@ -182,7 +182,18 @@ func (r *Reassembler) Add(e incident.Event) {
 	r.stats.Events++
 	line := trimEOL(e.Line)
 	if strings.IndexByte(line, '\n') < 0 {
-		r.addLine(e, stripRuntimePrefix(line))
+		line = stripRuntimePrefix(line)
+		if !r.refused {
+			if tr, ok := oneLineTrace(r.Parsers, line); ok {
+				// A trace kept on one line behind its message: read as
+				// an entry of several lines.
+				for l := range entryLines(tr) {
+					r.addLine(e, l)
+				}
+				return
+			}
+		}
+		r.addLine(e, line)
 		return
 	}
 	if !r.refused && line[0] == '{' && mayHoldTrace(line) && r.structured(e, line) {

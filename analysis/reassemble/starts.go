@@ -49,7 +49,12 @@ func (s *Starts) same(parsers []stack.Parser) bool {
 func (s *Starts) Candidate(line string) bool {
 	line = trimEOL(line)
 	if strings.IndexByte(line, '\n') < 0 {
-		return s.candidateLine(stripRuntimePrefix(line))
+		line = stripRuntimePrefix(line)
+		if s.candidateLine(line) {
+			return true
+		}
+		_, ok := oneLineTrace(s.parsers, line)
+		return ok
 	}
 	if line[0] == '{' && mayHoldTrace(line) {
 		return true
