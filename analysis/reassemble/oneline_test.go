@@ -15,7 +15,8 @@ import (
 // Java header follows the message on the same piece) and a Python
 // formatter escaping exc_text (the traceback header is a piece of its
 // own). Each failure is one trace, as its printed form would be; the info
-// lines between them are none.
+// lines between them are none; so when a multiline stage joined them
+// into one entry.
 func TestOneLineTraces(t *testing.T) {
 	tests := []struct {
 		file, lang, errType, topPath string
@@ -42,8 +43,16 @@ func TestOneLineTraces(t *testing.T) {
 				r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "x"}, Line: l})
 			}
 			r.Flush()
-			if len(*got) != 2 {
-				t.Fatalf("got %d traces, want 2", len(*got))
+			// A multiline stage joins the event with its neighbours into
+			// one entry: the same traces.
+			joined := strings.Join(lines, "\n")
+			if !starts.Candidate(joined) {
+				t.Error("Candidate of the joined entry is false")
+			}
+			r.Add(incident.Event{Time: t0, Labels: map[string]string{"service": "y"}, Line: joined})
+			r.Flush()
+			if len(*got) != 4 {
+				t.Fatalf("got %d traces, want 2 from the lines and 2 from the joined entry", len(*got))
 			}
 			for _, o := range *got {
 				tr := o.Trace

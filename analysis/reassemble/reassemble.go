@@ -182,18 +182,7 @@ func (r *Reassembler) Add(e incident.Event) {
 	r.stats.Events++
 	line := trimEOL(e.Line)
 	if strings.IndexByte(line, '\n') < 0 {
-		line = stripRuntimePrefix(line)
-		if !r.refused {
-			if tr, ok := oneLineTrace(r.Parsers, line); ok {
-				// A trace kept on one line behind its message: read as
-				// an entry of several lines.
-				for l := range entryLines(tr) {
-					r.addLine(e, l)
-				}
-				return
-			}
-		}
-		r.addLine(e, line)
+		r.addLine(e, stripRuntimePrefix(line))
 		return
 	}
 	if !r.refused && line[0] == '{' && mayHoldTrace(line) && r.structured(e, line) {
@@ -278,6 +267,16 @@ func (r *Reassembler) addLine(e incident.Event, line string) {
 	}
 	if !r.refused && mayHoldLogfmtTrace(line) && r.logfmtLine(e, line) {
 		return
+	}
+	if !r.refused {
+		if tr, ok := oneLineTrace(r.Parsers, line); ok {
+			// A trace kept on one line behind its message: read as an
+			// entry of several lines (its pieces hold no escaped break).
+			for l := range entryLines(tr) {
+				r.addLine(e, l)
+			}
+			return
+		}
 	}
 	st := r.slotOf(e.Labels)
 	defer r.remember(st, e, line)

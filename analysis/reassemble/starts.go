@@ -49,12 +49,7 @@ func (s *Starts) same(parsers []stack.Parser) bool {
 func (s *Starts) Candidate(line string) bool {
 	line = trimEOL(line)
 	if strings.IndexByte(line, '\n') < 0 {
-		line = stripRuntimePrefix(line)
-		if s.candidateLine(line) {
-			return true
-		}
-		_, ok := oneLineTrace(s.parsers, line)
-		return ok
+		return s.candidateLine(stripRuntimePrefix(line))
 	}
 	if line[0] == '{' && mayHoldTrace(line) {
 		return true
@@ -77,7 +72,8 @@ func (s *Starts) candidateLine(line string) bool {
 			return true
 		}
 	}
-	return false
+	_, ok := oneLineTrace(s.parsers, line) // a trace kept on one line
+	return ok
 }
 
 // CandidateEscaped is Candidate for a line that is still the content of a
