@@ -52,8 +52,8 @@ const (
 // javaUnbang returns line without Dropwizard's "! " prefix, and whether it
 // had one.
 func javaUnbang(line string) (string, bool) {
-	if len(line) >= 2 && line[0] == '!' && line[1] == ' ' {
-		return line[2:], true
+	if strings.HasPrefix(line, javaBang) {
+		return line[len(javaBang):], true
 	}
 	return line, false
 }
