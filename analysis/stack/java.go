@@ -37,27 +37,6 @@ func (Java) Language() string { return "java" }
 
 const javaThreadPrefix = `Exception in thread "`
 
-// javaBang is what Dropwizard's log format (PrefixedRootCauseFirst-
-// ThrowableProxyConverter) puts before every line of a throwable, in place
-// of a frame's tab, so that a reader can tell the trace from the messages.
-const javaBang = "! "
-
-// Wrapper headers of the root-cause-first converters: logback's, and
-// Dropwizard's name for the same thing once its "! " is taken off.
-const (
-	javaWrappedBy = "Wrapped by: "
-	javaCausing   = "Causing: "
-)
-
-// javaUnbang returns line without Dropwizard's "! " prefix, and whether it
-// had one.
-func javaUnbang(line string) (string, bool) {
-	if strings.HasPrefix(line, javaBang) {
-		return line[len(javaBang):], true
-	}
-	return line, false
-}
-
 // Start accepts `Exception in thread "..." pkg.SomeException...` and a bare
 // header whose first word is a dotted class name ending in Exception, Error
 // or Throwable, also behind Dropwizard's "! ". It allocates nothing.
@@ -290,23 +269,6 @@ func javaNewSegment(segs []javaSegment, header string, level int, cause bool) ja
 		s.trace.Problems = append(s.trace.Problems, "no exception class in header: "+javaClip(header))
 	}
 	return s
-}
-
-// javaNewWrapper opens the segment for a wrapper printed root cause first
-// ("Wrapped by: X", "Causing: X"). It becomes the enclosing exception of
-// the last one printed at its level, whose "... N common frames omitted"
-// refers to it, as "... N more" refers to the enclosing exception printed
-// before a "Caused by:".
-func javaNewWrapper(segs []javaSegment, header string, level int) javaSegment {
-	w := javaNewSegment(segs, header, level, false)
-	w.parent, w.wrapper = -1, true
-	for i := len(segs) - 1; i >= 0; i-- {
-		if segs[i].level == level {
-			segs[i].parent = len(segs)
-			break
-		}
-	}
-	return w
 }
 
 // javaCompleteFrames appends the N frames "... N more" stands for: the
