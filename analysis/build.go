@@ -573,6 +573,9 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 		// (the signature gone, a return become a continue). Accept it when
 		// a distinctive line of the old context is near it, at any offset.
 		loose = nearbyContext(old, mf.OriginalLine-1, bestLines, bestLine-1)
+		if loose < 1 && a.rewrittenMove(ctx, mf, deployed, bestFile) {
+			loose = 1
+		}
 	}
 	if bestFile == "" || ties > 0 || bestScore < 2 && loose < 1 {
 		return false
@@ -581,6 +584,20 @@ func (a *Analyzer) findMoved(ctx context.Context, mf *incident.MappedFrame, depl
 	mf.Note = fmt.Sprintf("line %d of %s at the deployed commit %s moved to %s:%d (found by its text)",
 		mf.OriginalLine, mf.RepoPathAtDeploy, shortSHA(deployed), bestFile, bestLine)
 	return true
+}
+
+// rewrittenMove reports whether file, the only changed file holding a
+// statement, is new since the deployed commit while the statement's own
+// file is gone from the working tree: the file was moved and rewritten in
+// one go (settings.py become config.py, a docstring, a table and a helper
+// now above the statement), too much for git to call it a rename and for
+// the statement's neighbours to have stayed. A statement deleted from a
+// file that is still there is never taken for moved so.
+func (a *Analyzer) rewrittenMove(ctx context.Context, mf *incident.MappedFrame, deployed, file string) bool {
+	if _, ok := a.readWorking(mf.RepoPathAtDeploy); ok {
+		return false
+	}
+	return !a.inDeployed(ctx, deployed, file)
 }
 
 // placeOf returns the 1-based line of lines holding target with score

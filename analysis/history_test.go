@@ -237,3 +237,41 @@ func TestDeployLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestRewrittenMove: a module moved and rewritten in one commit
+// (settings.py become config.py, a docstring, a table and a helper now
+// above the statement) keeps no neighbour of the statement and is no
+// rename to git; the statement, found once among the changed files and in
+// a file new since the deploy, is there. The same text in a file that
+// existed at the deploy, or a statement deleted from a file still there,
+// is not taken for it.
+func TestRewrittenMove(t *testing.T) {
+	settings := "import os\n\nSMTP_HOST = os.environ.get(\"SMTP_HOST\", \"localhost\")\nSMTP_PORT = int(os.environ[\"SMTP_PORT\"])\n"
+	config := "\"\"\"Runtime configuration, from the environment.\"\"\"\nimport os\n\nDEFAULTS = {\"SMTP_HOST\": \"localhost\"}\n\n\n" +
+		"def env(name):\n    return os.environ.get(name, DEFAULTS.get(name))\n\n\nSMTP_HOST = env(\"SMTP_HOST\")\nSMTP_PORT = int(os.environ[\"SMTP_PORT\"])\n"
+	other := "import os\n\nRETRIES = 3\n"
+	for _, c := range []struct {
+		name       string
+		trees      []map[string]string
+		wantFile   string
+		wantLine   int
+		wantStatus string
+	}{
+		{
+			name:     "module moved and rewritten",
+			trees:    []map[string]string{{"mailer/settings.py": settings}, {"mailer/settings.py": "", "mailer/config.py": config}},
+			wantFile: "mailer/config.py", wantLine: 12, wantStatus: gitrepo.StatusMoved,
+		},
+		{
+			name: "module deleted, its text in a file older than the deploy",
+			trees: []map[string]string{{"mailer/settings.py": settings, "mailer/config.py": other},
+				{"mailer/settings.py": "", "mailer/config.py": config}},
+			wantFile: "mailer/settings.py", wantLine: 0, wantStatus: gitrepo.StatusMissing,
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			repo, dir, shas := historyRepo(t, c.trees, nil)
+			checkCarry(t, repo, dir, shas[0], "python", "mailer/settings.py", 4, c.wantFile, c.wantLine, c.wantStatus)
+		})
+	}
+}
