@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,6 +273,50 @@ func TestRewrittenMove(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			repo, dir, shas := historyRepo(t, c.trees, nil)
 			checkCarry(t, repo, dir, shas[0], "python", "mailer/settings.py", 4, c.wantFile, c.wantLine, c.wantStatus)
+		})
+	}
+}
+
+// TestUnrecordedDeploy: the version that ran when the errors started
+// (its label's commit) is newer than the last deploy event before them,
+// which a deploy nobody recorded explains. The commits of that newer
+// version are the ones shipped right before the errors; those of the
+// event's deploy had been running. When the event names what ran, it is
+// weighed as always.
+func TestUnrecordedDeploy(t *testing.T) {
+	repo, dir, shas := historyRepo(t, []map[string]string{
+		{"fees.py": "def fee(o):\n    return o[\"total\"] * 0.1\n"},
+		{"fees.py": "def fee(o):\n    return o[\"total\"] * 0.1 / o[\"items\"]\n"},
+	}, nil)
+	event := incident.Deploy{Time: time.Date(2026, 11, 19, 8, 0, 0, 0, time.UTC), Service: "fees", Version: "v2.4.0", Commit: shas[0]}
+	for _, c := range []struct {
+		name, running string
+		want          map[string]string // sha -> the deploy reason it gets
+	}{
+		{"the label names a newer commit", shas[1], map[string]string{
+			shas[0]: "already running before deploy 0123abcd (no deploy event)",
+			shas[1]: "shipped in deploy 0123abcd (no deploy event) right before the errors started",
+		}},
+		{"the label names the event's commit", shas[0], map[string]string{
+			shas[0]: "shipped in deploy v2.4.0 right before the errors started",
+			shas[1]: "",
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := New(Config{Root: dir, Repo: repo, Deploys: []incident.Deploy{event}})
+			inc := &incident.Incident{Service: "fees", Versions: []string{"0123abcd"}, DeployedCommit: c.running,
+				FirstSeen: event.Time.Add(120 * time.Hour), Deploy: &event}
+			byCommit := map[string]*incident.Suspect{}
+			for _, sha := range shas {
+				byCommit[sha] = &incident.Suspect{Commit: incident.Commit{SHA: sha}}
+			}
+			a.weighDeploy(context.Background(), inc, byCommit)
+			for sha, want := range c.want {
+				got := strings.Join(byCommit[sha].Reasons, "; ")
+				if got != want {
+					t.Errorf("%s: reasons %q, want %q", shortSHA(sha), got, want)
+				}
+			}
 		})
 	}
 }

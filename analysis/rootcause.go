@@ -251,8 +251,14 @@ func (a *Analyzer) weighDeploy(ctx context.Context, inc *incident.Incident, byCo
 	if !ok {
 		return
 	}
+	label := deployLabel(d)
 	var before string
-	if p := previousDeploy(a.cfg.Deploys, d); p != nil {
+	if run, newer := a.unrecordedDeploy(ctx, inc, shipped); newer {
+		// What ran when the errors started is newer than the last deploy
+		// event before them: a deploy the events do not record shipped
+		// it on top of d, and d's commits had been running already.
+		before, shipped, label = shipped, run, runningLabel(inc, run)
+	} else if p := previousDeploy(a.cfg.Deploys, d); p != nil {
 		before, _ = a.commitOf(ctx, p)
 	}
 	if before != "" {
@@ -267,15 +273,39 @@ func (a *Analyzer) weighDeploy(ctx context.Context, inc *incident.Incident, byCo
 			old, err := a.cfg.Repo.IsAncestor(ctx, sha, before)
 			if err == nil && old {
 				s.Score += scorePreexisting
-				s.Reasons = append(s.Reasons, "already running before deploy "+deployLabel(d))
+				s.Reasons = append(s.Reasons, "already running before deploy "+label)
 				continue
 			}
 		}
 		if before != "" || inc.FirstSeen.After(d.Time) {
 			s.Score += scoreInDeploy
-			s.Reasons = append(s.Reasons, "shipped in deploy "+deployLabel(d)+" right before the errors started")
+			s.Reasons = append(s.Reasons, "shipped in deploy "+label+" right before the errors started")
 		}
 	}
+}
+
+// unrecordedDeploy returns the commit the incident ran (its version label's)
+// and true when it descends from shipped, the commit of the last deploy
+// event before the errors, without being it: the events miss the deploy
+// that shipped it (a CD system that reports some deploys, an image rolled
+// out by hand), and weighing shipped's range would credit commits that had
+// been running without this error.
+func (a *Analyzer) unrecordedDeploy(ctx context.Context, inc *incident.Incident, shipped string) (string, bool) {
+	run := inc.DeployedCommit
+	if run == "" || run == shipped {
+		return "", false
+	}
+	newer, err := a.cfg.Repo.IsAncestor(ctx, shipped, run)
+	return run, err == nil && newer
+}
+
+// runningLabel names the version an incident ran: its only version label,
+// else the commit's short sha, with a note that no deploy event names it.
+func runningLabel(inc *incident.Incident, run string) string {
+	if len(inc.Versions) == 1 {
+		return inc.Versions[0] + " (no deploy event)"
+	}
+	return shortSHA(run) + " (no deploy event)"
 }
 
 // commitOf resolves a deploy to a commit: its commit field, else its version.
