@@ -148,6 +148,11 @@ type DeploySpec struct {
 	// written otherwise than the pods' label: the CD system records the
 	// tag name v1.8.0, the chart labels the pods 1.8.0.
 	EventVersion string `json:"event_version,omitempty"`
+	// NoEvent is a deploy no deploy event records (an image rolled out by
+	// hand, a CD system that reports only some deploys): it runs, and its
+	// pods carry its version label, but deploys.jsonl does not list it.
+	// CommitOnly, RecordCommit and EventVersion do not go with it.
+	NoEvent bool `json:"no_event,omitempty"`
 }
 
 // IncidentSpec is one distinct error of a scenario.
@@ -297,6 +302,9 @@ func (s *Scenario) validate() error {
 	for _, d := range m.Deploys {
 		if s.commitIndex(d.Commit) < 0 {
 			return fmt.Errorf("%s: deploy of unknown commit %q", MetaFile, d.Commit)
+		}
+		if d.NoEvent && (d.CommitOnly || d.RecordCommit || d.EventVersion != "") {
+			return fmt.Errorf("%s: deploy of %s has no event to record a commit or version in", MetaFile, d.Commit)
 		}
 		if d.CommitOnly {
 			if d.Version != "" || d.VersionIsSHA || d.Tag {

@@ -106,6 +106,9 @@ func splitLines(s string) []string {
 func renderDeploys(s *scenario.Scenario, shas map[string]string) []deployEvent {
 	var out []deployEvent
 	for _, d := range s.Meta.Deploys {
+		if d.NoEvent {
+			continue
+		}
 		ev := deployEvent{Timestamp: d.At.UTC().Format(time.RFC3339), Service: s.Meta.Service, Env: s.Meta.Env,
 			Version: d.VersionOf(shas)}
 		if d.EventVersion != "" {
