@@ -24,22 +24,37 @@ const escapedBreak = `\n`
 // Python's logger.exception on a piece of its own). It returns false
 // otherwise, so that a message that only quotes a "\n" is left alone.
 func oneLineTrace(parsers []stack.Parser, line string) (string, bool) {
-	if !strings.Contains(line, escapedBreak) || line[0] == '{' {
+	if line == "" || line[0] == '{' || !strings.Contains(line, escapedBreak) {
 		return "", false
 	}
-	pieces := strings.Split(strings.TrimSuffix(line, escapedBreak), escapedBreak)
-	for k := 0; k+1 < len(pieces); k++ {
-		piece, next := pieces[k], pieces[k+1]
-		for i := 0; i < len(piece); i++ {
-			if i > 0 && piece[i-1] != ' ' {
-				continue
-			}
-			for _, p := range parsers {
-				if p.Start(piece[i:]) && p.Continue([]string{piece[i:]}, next) {
-					return piece[i:] + "\n" + strings.Join(pieces[k+1:], "\n"), true
+	// Log text is untrusted: a megabyte line of words and escaped breaks
+	// must not cost a parser's Start per word per piece. A header is among
+	// a line's first pieces and a piece's first words.
+	piece, after, more := strings.Cut(strings.TrimSuffix(line, escapedBreak), escapedBreak)
+	for k := 0; more && k < maxOneLinePieces; k++ {
+		next, _, _ := strings.Cut(after, escapedBreak)
+		if len(piece) <= maxOneLinePiece {
+			words := 0
+			for i := 0; i < len(piece) && words < maxOneLineWords; i++ {
+				if i > 0 && piece[i-1] != ' ' {
+					continue
+				}
+				words++
+				for _, p := range parsers {
+					if p.Start(piece[i:]) && p.Continue([]string{piece[i:]}, next) {
+						return piece[i:] + "\n" + strings.ReplaceAll(after, escapedBreak, "\n"), true
+					}
 				}
 			}
 		}
+		piece, after, more = strings.Cut(after, escapedBreak)
 	}
 	return "", false
 }
+
+// Bounds of the search for a one-line trace's header (see oneLineTrace).
+const (
+	maxOneLinePieces = 16
+	maxOneLineWords  = 64
+	maxOneLinePiece  = 8 << 10
+)

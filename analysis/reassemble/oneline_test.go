@@ -83,3 +83,18 @@ func TestOneLineTraceRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestOneLineTraceBounded: a megabyte line of words and escaped breaks (log
+// text is untrusted) is searched only near its start, and a header past
+// the bounds is not looked for.
+func TestOneLineTraceBounded(t *testing.T) {
+	parsers := New(nil).Parsers
+	junk := strings.Repeat(strings.Repeat("word ", 2000)+`\n`, 100)
+	if _, ok := oneLineTrace(parsers, junk+"java.lang.IllegalStateException: x\\n\tat a.B.c(B.java:1)"); ok {
+		t.Error("a header after 100 long pieces was looked for")
+	}
+	line := "ERROR c.a.Pay - failed java.lang.IllegalStateException: x\\n\tat a.B.c(B.java:1)\\n"
+	if tr, ok := oneLineTrace(parsers, line); !ok || tr != "java.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)" {
+		t.Errorf("oneLineTrace(%q) = %q, %v", line, tr, ok)
+	}
+}
