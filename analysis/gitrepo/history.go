@@ -80,7 +80,6 @@ func (r *Repo) fileLines(ctx context.Context, h plumbing.Hash, rel string) ([]st
 	return lines, nil
 }
 
-
 // ChangedFiles lists the paths changed between two commits, from exclusive
 // and to inclusive, sorted. A rename lists both names. from == "" means the
 // empty tree before the root commit: every file of `to` is listed.
