@@ -225,7 +225,7 @@ func (r *reader) consume(c *jsonlChunk, i int, where, scratch *[]byte, lineNo in
 	default:
 		ev := c.events[rec.lo]
 		ev.Origin = at()
-		if r.preface != nil && r.preface.NeedsPreface(ev.Line) {
+		if r.preface != nil && r.preface.NeedsPreface(ev.Labels, ev.Time, ev.Line) {
 			ev.Before = c.linesBefore(i, ev.Labels, scratch)
 		}
 		return r.deliver(ev)

@@ -554,7 +554,9 @@ func TestOneLabelMapPerStream(t *testing.T) {
 type prefaceGate struct{ keepGate }
 
 func (prefaceGate) Candidate(line string) bool    { return strings.HasPrefix(line, "stack ") }
-func (prefaceGate) NeedsPreface(line string) bool { return strings.HasPrefix(line, "stack ") }
+func (prefaceGate) NeedsPreface(_ map[string]string, _ time.Time, line string) bool {
+	return strings.HasPrefix(line, "stack ")
+}
 func (prefaceGate) Skip(map[string]string, time.Time) bool {
 	return true
 }

@@ -121,9 +121,11 @@ type ForeignGate interface {
 // of input, at most a few entries back).
 type PrefaceGate interface {
 	Gate
-	// NeedsPreface reports whether the entry with this line wants its
-	// Before. Same rules as Candidate.
-	NeedsPreface(line string) bool
+	// NeedsPreface reports whether the entry of the stream labels at t
+	// with this line wants its Before: the line may start a trace whose
+	// message is on the line before. Asked in order, as Skip is, so that
+	// a line continuing its stream's trace can say no.
+	NeedsPreface(labels map[string]string, t time.Time, line string) bool
 }
 
 // Contains reports whether t lies in [Start, End), open sides included.

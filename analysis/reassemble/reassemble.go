@@ -330,6 +330,25 @@ func (r *Reassembler) Foreign(labels map[string]string, t time.Time, raw string)
 	return !stack.MayContinueEscaped(b.parser, b.lines, stripRuntimePrefix(trimEscapedEOL(raw)))
 }
 
+// Continues reports whether line, the next entry of the stream labels at
+// t, only extends the stream's open block: Add then opens no block with
+// it, so a line that starts a trace behind its message (stack.Prefaced,
+// stack.OptionallyPrefaced) needs no line before. False when unsure: an
+// entry of several lines, one that may hold a trace in JSON, logfmt or
+// escaped breaks, a block a foreign line interrupted.
+func (r *Reassembler) Continues(labels map[string]string, t time.Time, line string) bool {
+	line = trimEOL(line)
+	if line == "" || line[0] == '{' || strings.IndexByte(line, '\n') >= 0 || mayHoldLogfmtTrace(line) ||
+		strings.Contains(line, escapedBreak) {
+		return false
+	}
+	b := r.slotOf(labels).open
+	if b == nil || r.Gap > 0 && t.Sub(b.last) > r.Gap || b.prefaced && b.foreign > 0 {
+		return false
+	}
+	return b.parser.Continue(b.lines, stripRuntimePrefix(line))
+}
+
 // AddForeign is AddRefused for an entry Foreign reported as only counted:
 // it counts it against its stream's open block, without its line.
 func (r *Reassembler) AddForeign(labels map[string]string, t time.Time) {

@@ -635,3 +635,37 @@ func TestLoggedPanicThenStack(t *testing.T) {
 		check(t, *got)
 	})
 }
+
+// TestContinues: a line the stream's open block takes is said to continue
+// it (its line before is then not needed); an idle stream, a line that
+// opens a new block, a JSON line, a block past Gap are not.
+func TestContinues(t *testing.T) {
+	r := New(func(Occurrence) {})
+	r.Gap = 2 * time.Second
+	labels := map[string]string{"service": "cart"}
+	t0 := time.Date(2026, 11, 20, 10, 42, 0, 0, time.UTC)
+	if r.Continues(labels, t0, "goroutine 1 [running]:") {
+		t.Error("an idle stream continues")
+	}
+	for i, l := range []string{"panic: boom", ""} {
+		r.Add(incident.Event{Time: t0.Add(time.Duration(i) * time.Millisecond), Labels: labels, Line: l})
+	}
+	at := t0.Add(10 * time.Millisecond)
+	for _, tc := range []struct {
+		line string
+		want bool
+	}{
+		{"goroutine 1 [running]:", true},
+		{"goroutine 1 [running]:\r\n", true},
+		{`{"level":"error","stack":"goroutine 1 [running]:"}`, false},
+		{"Traceback (most recent call last):", false},
+		{"2026/11/20 10:42:01 served /", false},
+	} {
+		if got := r.Continues(labels, at, tc.line); got != tc.want {
+			t.Errorf("Continues(%q) = %v, want %v", tc.line, got, tc.want)
+		}
+	}
+	if r.Continues(labels, t0.Add(time.Minute), "goroutine 1 [running]:") {
+		t.Error("a block quiet past Gap continues")
+	}
+}

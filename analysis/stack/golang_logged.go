@@ -44,9 +44,16 @@ const maxUnlogLines = 4
 
 // mayBeLoggedGoroutineHeader is loggedGoroutineHeader for a line still
 // escaped as a JSON string, where the date's slashes may read "\/": a
-// digit first and the header's words, which JSON does not escape.
+// digit first, the date's first slash, and the header's words, which JSON
+// does not escape. The slash comes before the search: most log lines
+// start with a digit (an ISO time, a client address), and searching each
+// for the words cost the crash-storm pipeline 5% of its CPU.
 func mayBeLoggedGoroutineHeader(raw string) bool {
-	return raw != "" && raw[0] >= '0' && raw[0] <= '9' && strings.Contains(raw, " goroutine ")
+	if len(raw) < len("2006/01/02 goroutine 1 [x]:") || raw[0] < '0' || raw[0] > '9' ||
+		raw[4] != '/' && (raw[4] != '\\' || raw[5] != '/') {
+		return false
+	}
+	return strings.Contains(raw, " goroutine ")
 }
 
 // MayTakePreface implements OptionallyPrefaced: a recover handler's
