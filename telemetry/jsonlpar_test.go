@@ -553,7 +553,7 @@ func TestOneLabelMapPerStream(t *testing.T) {
 // prefaceGate wants the lines that open a "stack" and their line before.
 type prefaceGate struct{ keepGate }
 
-func (prefaceGate) Candidate(line string) bool    { return strings.HasPrefix(line, "stack ") }
+func (prefaceGate) Candidate(line string) bool { return strings.HasPrefix(line, "stack ") }
 func (prefaceGate) NeedsPreface(_ map[string]string, _ time.Time, line string) bool {
 	return strings.HasPrefix(line, "stack ")
 }
