@@ -208,18 +208,18 @@ func (g runGate) CandidateEscaped(raw string) bool {
 // before them, see stack.OptionallyPrefaced) come mid-trace: looking back
 // for their line before was 4% of its CPU.
 func (g runGate) NeedsPreface(labels map[string]string, t time.Time, line string) bool {
-	continued := true
-	for _, a := range g.as {
-		if !a.reasm.Continues(labels, t, line) {
-			continued = false
+	wanted := false
+	for _, s := range g.starts {
+		if s.NeedsPreface(line) {
+			wanted = true
 			break
 		}
 	}
-	if continued {
+	if !wanted {
 		return false
 	}
-	for _, s := range g.starts {
-		if s.NeedsPreface(line) {
+	for _, a := range g.as {
+		if !a.reasm.Continues(labels, t, line) {
 			return true
 		}
 	}
