@@ -435,26 +435,16 @@ func joinNote(a, b string) string {
 // saying the statement's own line is not known. Only one declaration of
 // that name in the file counts; otherwise nothing changes.
 func (a *Analyzer) checkUncarried(mf *incident.MappedFrame, lang string) {
-	fn, re := shortFunction(mf.Function), declRe[lang]
+	fn := shortFunction(mf.Function)
 	lines, ok := a.workingLines(mf.File)
-	if fn == "" || re == nil || !ok {
+	if fn == "" || declRe[lang] == nil || !ok || lineInFunction(lang, lines, mf.Line, fn) {
 		return
 	}
-	if _, _, decl, ok := funcExtent(lang, lines, mf.Line); ok && declName(lang, decl) == fn {
+	decls := declsOf(lang, lines, fn)
+	if len(decls) != 1 {
 		return
 	}
-	at := 0
-	for i, l := range lines {
-		if re.MatchString(l) && !notDeclRe.MatchString(l) && declName(lang, strings.TrimSpace(l)) == fn {
-			if at != 0 {
-				return
-			}
-			at = i + 1
-		}
-	}
-	if at == 0 {
-		return
-	}
+	at := decls[0]
 	mf.Note += fmt.Sprintf("; line %d of %s is outside %s, which starts at line %d: the failing statement's line there is not known",
 		mf.Line, mf.File, fn, at)
 	mf.Line = at

@@ -48,7 +48,7 @@ func (a *Analyzer) inferDeployed(ctx context.Context, lang string, frames []inci
 		}
 		fn := shortFunction(f.Function)
 		lines, ok := a.workingLines(f.RepoPathAtDeploy)
-		if fn == "" || !ok || declCount(lang, lines, fn) != 1 {
+		if fn == "" || !ok || len(declsOf(lang, lines, fn)) != 1 {
 			continue // nothing to test the line against
 		}
 		tests = append(tests, inferFrame{f.RepoPathAtDeploy, f.OriginalLine, fn})
@@ -97,13 +97,14 @@ func lineInFunction(lang string, lines []string, line int, fn string) bool {
 	return ok && declName(lang, decl) == fn
 }
 
-// declCount counts the declarations of fn in lines.
-func declCount(lang string, lines []string, fn string) int {
-	re, n := declRe[lang], 0
-	for _, l := range lines {
+// declsOf returns the 1-based lines of lines that declare fn.
+func declsOf(lang string, lines []string, fn string) []int {
+	re := declRe[lang]
+	var at []int
+	for i, l := range lines {
 		if re.MatchString(l) && !notDeclRe.MatchString(l) && declName(lang, strings.TrimSpace(l)) == fn {
-			n++
+			at = append(at, i+1)
 		}
 	}
-	return n
+	return at
 }

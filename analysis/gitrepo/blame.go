@@ -203,29 +203,11 @@ func (r *Repo) pathIn(ctx context.Context, older, newer plumbing.Hash, rel strin
 	if older == newer {
 		return rel, nil
 	}
-	var exists bool
-	err := r.withGit(ctx, func() error {
-		t, err := r.treeOf(older)
-		if err != nil {
-			return err
-		}
-		_, err = t.FindEntry(rel)
-		exists = err == nil
-		return nil
-	})
-	if err != nil || exists {
-		return rel, err
-	}
-	renames, err := r.renamesBetween(ctx, older, newer)
-	if err != nil {
+	path, blob, err := r.parentFile(ctx, older, newer, rel)
+	if err != nil || blob.IsZero() {
 		return "", err
 	}
-	for from, to := range renames {
-		if to == rel {
-			return from, nil
-		}
-	}
-	return "", nil
+	return path, nil
 }
 
 func (r *Repo) firstParent(ctx context.Context, c plumbing.Hash) (plumbing.Hash, bool, error) {

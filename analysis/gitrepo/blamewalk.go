@@ -93,14 +93,7 @@ func (r *Repo) walkBlame(ctx context.Context, at plumbing.Hash, rel string, line
 	if c, ok := cached(&r.mu, r.lineBlames, start); ok {
 		return c, nil
 	}
-	blob, err := r.blobAt(ctx, at, rel)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if blob.IsZero() {
-		return plumbing.ZeroHash, fmt.Errorf("%s at %s: %w", rel, short(at), ErrFileNotFound)
-	}
-	lines, err := r.blobLines(ctx, blob)
+	lines, blob, err := r.linesAt(ctx, at, rel)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -418,13 +411,21 @@ func (r *Repo) LinesAt(ctx context.Context, commit, path string) ([]string, stri
 	if err != nil {
 		return nil, "", err
 	}
+	lines, blob, err := r.linesAt(ctx, h, rel)
+	return lines, blob.String(), err
+}
+
+// linesAt returns the lines of rel at commit h and their blob. Contents are
+// cached by blob, so a file unchanged across commits is read once. Errors
+// wrap ErrFileNotFound when h has no such file.
+func (r *Repo) linesAt(ctx context.Context, h plumbing.Hash, rel string) ([]string, plumbing.Hash, error) {
 	blob, err := r.blobAt(ctx, h, rel)
 	if err != nil {
-		return nil, "", err
+		return nil, plumbing.ZeroHash, err
 	}
 	if blob.IsZero() {
-		return nil, "", fmt.Errorf("%s at %s: %w", rel, short(h), ErrFileNotFound)
+		return nil, plumbing.ZeroHash, fmt.Errorf("%s at %s: %w", rel, short(h), ErrFileNotFound)
 	}
 	lines, err := r.blobLines(ctx, blob)
-	return lines, blob.String(), err
+	return lines, blob, err
 }

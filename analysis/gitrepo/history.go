@@ -59,25 +59,10 @@ func (r *Repo) readBlob(h plumbing.Hash, rel string) ([]byte, error) {
 	return b, nil
 }
 
-// fileLines returns the lines of rel at commit h, cached: a commit's files
-// never change.
+// fileLines returns the lines of rel at commit h (see linesAt).
 func (r *Repo) fileLines(ctx context.Context, h plumbing.Hash, rel string) ([]string, error) {
-	key := fileKey{h, rel}
-	if lines, ok := cached(&r.mu, r.files, key); ok {
-		return lines, nil
-	}
-	var b []byte
-	err := r.withGit(ctx, func() error {
-		var err error
-		b, err = r.readBlob(h, rel)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	lines := splitLines(b)
-	storeSized(&r.mu, r.files, key, lines, len(b)+16*len(lines), &r.filesBytes, maxCachedTextBytes)
-	return lines, nil
+	lines, _, err := r.linesAt(ctx, h, rel)
+	return lines, err
 }
 
 // ChangedFiles lists the paths changed between two commits, from exclusive

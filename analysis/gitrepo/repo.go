@@ -58,8 +58,7 @@ type Repo struct {
 	head     headState
 	resolved map[string]plumbing.Hash // full shas and sha prefixes: immutable
 	commits  map[plumbing.Hash]incident.Commit
-	files    map[fileKey][]string // lines of a file at a commit
-	work     map[string]workFile  // lines of a file on disk
+	work     map[string]workFile // lines of a file on disk
 	drifts   map[fileKey]*driftEntry
 	renames  map[[2]plumbing.Hash]map[string]string
 	// The blame walk's caches (see blamewalk.go).
@@ -67,12 +66,12 @@ type Repo struct {
 	blobs      map[blobKey]plumbing.Hash
 	blobText   map[plumbing.Hash][]string
 	lineMaps   map[[2]plumbing.Hash][]int
-	// Bytes held by files, blobText and lineMaps (see storeSized).
-	filesBytes, blobTextBytes, lineMapBytes int
-	metas                                   map[plumbing.Hash]commitMeta
-	entries                                 map[blobKey]entry // under the go-git lock, as treeBuf
-	treeBuf                                 bytes.Buffer
-	ignore                                  ignoreState
+	// Bytes held by blobText and lineMaps (see storeSized).
+	blobTextBytes, lineMapBytes int
+	metas                       map[plumbing.Hash]commitMeta
+	entries                     map[blobKey]entry // under the go-git lock, as treeBuf
+	treeBuf                     bytes.Buffer
+	ignore                      ignoreState
 }
 
 // fileKey names a file at a commit.
@@ -112,7 +111,6 @@ func Open(root string) (*Repo, error) {
 		sem:        make(chan struct{}, 1),
 		resolved:   make(map[string]plumbing.Hash),
 		commits:    make(map[plumbing.Hash]incident.Commit),
-		files:      make(map[fileKey][]string),
 		work:       make(map[string]workFile),
 		drifts:     make(map[fileKey]*driftEntry),
 		renames:    make(map[[2]plumbing.Hash]map[string]string),
